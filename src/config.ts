@@ -1,0 +1,226 @@
+import { z } from 'zod';
+import { SEVERITIES, type Severity } from './incidents/incident.js';
+
+/** Variables whose values never appear in logs or error messages. */
+export const SECRET_VARIABLES = [
+  'DATABASE_URL',
+  'SLACK_BOT_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'SLACK_APP_TOKEN',
+  'ALERTMANAGER_TOKEN',
+  'AISRE_API_TOKEN',
+] as const;
+
+const DEFAULT_SEVERITY_MAP =
+  'critical=SEV1,page=SEV1,sev1=SEV1,p1=SEV1,high=SEV2,error=SEV2,sev2=SEV2,p2=SEV2,' +
+  'warning=SEV3,warn=SEV3,medium=SEV3,sev3=SEV3,p3=SEV3,info=SEV4,low=SEV4,sev4=SEV4,p4=SEV4,*=SEV3';
+
+const blankToUndefined = (value: unknown) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+const optionalString = z.preprocess(blankToUndefined, z.string().optional());
+
+const booleanFlag = z.preprocess(
+  blankToUndefined,
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+    .optional()
+    .transform((value) => value === 'true' || value === '1' || value === 'yes'),
+);
+
+const severityMap = z.string().transform((raw, ctx) => {
+  const map = new Map<string, Severity>();
+  for (const pair of raw.split(',').map((part) => part.trim()).filter(Boolean)) {
+    const [label, severity] = pair.split('=').map((part) => part.trim());
+    if (!label || !severity || !SEVERITIES.includes(severity.toUpperCase() as Severity)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${pair}" is not label=SEV1..SEV4 (e.g. critical=SEV1,warning=SEV3,*=SEV3)`,
+      });
+      return z.NEVER;
+    }
+    map.set(label.toLowerCase(), severity.toUpperCase() as Severity);
+  }
+  return map;
+});
+
+const slackIdList = (prefixes: string) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((raw, ctx) => {
+        const ids = (raw ?? '')
+          .split(',')
+          .map((id) => id.trim())
+          .filter(Boolean);
+        const bad = ids.filter((id) => !new RegExp(`^[${prefixes}][A-Z0-9]{2,}$`).test(id));
+        if (bad.length > 0) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `${bad.join(', ')}: expected Slack ids starting with ${prefixes.split('').join(' or ')}`,
+          });
+          return z.NEVER;
+        }
+        return ids;
+      }),
+  );
+
+const envSchema = z
+  .object({
+    PORT: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
+    HOST: z.preprocess(blankToUndefined, z.string().default('0.0.0.0')),
+    PUBLIC_URL: z.preprocess(blankToUndefined, z.url().optional()),
+    DATABASE_URL: z.preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection string')
+        .optional(),
+    ),
+    AISRE_DATA_DIR: z.preprocess(blankToUndefined, z.string().default('./.aisre')),
+    SLACK_BOT_TOKEN: z.preprocess(
+      blankToUndefined,
+      z.string().startsWith('xoxb-', 'must be a bot token (xoxb-…)').optional(),
+    ),
+    SLACK_SIGNING_SECRET: optionalString,
+    SLACK_APP_TOKEN: z.preprocess(
+      blankToUndefined,
+      z.string().startsWith('xapp-', 'must be an app-level token (xapp-…)').optional(),
+    ),
+    SLACK_API_URL: z.preprocess(blankToUndefined, z.url().optional()),
+    SLACK_INCIDENTS_CHANNEL: z.preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .regex(/^[CG][A-Z0-9]{2,}$/, 'must be a channel id such as C0123ABCD, not a #name')
+        .optional(),
+    ),
+    SLACK_RESPONDERS: slackIdList('UWS'),
+    ALERTMANAGER_TOKEN: optionalString,
+    ALERTMANAGER_ALLOW_UNAUTHENTICATED: booleanFlag,
+    ALERTMANAGER_MAX_BODY_BYTES: z.preprocess(
+      blankToUndefined,
+      z.coerce.number().int().min(1024).default(1_048_576),
+    ),
+    AISRE_API_TOKEN: optionalString,
+    AISRE_SEVERITY_MAP: z.preprocess(blankToUndefined, severityMap.default(DEFAULT_SEVERITY_MAP)),
+    LOG_LEVEL: z.preprocess(
+      blankToUndefined,
+      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    ),
+  })
+  .superRefine((env, ctx) => {
+    if (!env.ALERTMANAGER_TOKEN && !env.ALERTMANAGER_ALLOW_UNAUTHENTICATED) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ALERTMANAGER_TOKEN'],
+        message:
+          'is required so that /alertmanager refuses anonymous posts ' +
+          '(set ALERTMANAGER_ALLOW_UNAUTHENTICATED=true to opt out explicitly)',
+      });
+    }
+    if (env.SLACK_BOT_TOKEN) {
+      if (!env.SLACK_SIGNING_SECRET && !env.SLACK_APP_TOKEN) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['SLACK_SIGNING_SECRET'],
+          message: 'is required with SLACK_BOT_TOKEN unless SLACK_APP_TOKEN enables Socket Mode',
+        });
+      }
+      if (!env.SLACK_INCIDENTS_CHANNEL) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['SLACK_INCIDENTS_CHANNEL'],
+          message: 'is required with SLACK_BOT_TOKEN: incidents are announced there',
+        });
+      }
+    }
+  });
+
+/** The validated, typed configuration: built once in the composition root and passed down. */
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl: string | undefined;
+  database: { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string };
+  slack:
+    | {
+        enabled: true;
+        botToken: string;
+        signingSecret: string | undefined;
+        appToken: string | undefined;
+        apiUrl: string | undefined;
+        incidentsChannel: string;
+        responders: string[];
+      }
+    | { enabled: false; apiUrl: string | undefined; incidentsChannel: string | undefined; responders: string[] };
+  alertmanager: { token: string | undefined; allowUnauthenticated: boolean; maxBodyBytes: number };
+  apiToken: string | undefined;
+  severityMap: ReadonlyMap<string, Severity>;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  secrets: string[];
+}
+
+/** Raised when the environment is invalid; `problems` lists every bad variable at once. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses the environment into a Config. This module is the only reader of process.env;
+ * callers such as the demo pass overrides instead of mutating the environment.
+ */
+export function loadConfig(overrides: Record<string, string | undefined> = {}): Config {
+  const env = { ...process.env, ...overrides };
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const variable = issue.path.join('.') || 'environment';
+        return `${variable} ${issue.message}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  const secrets = SECRET_VARIABLES.map((name) => e[name]).filter(
+    (value): value is string => typeof value === 'string' && value.length > 0,
+  );
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: e.PUBLIC_URL,
+    database: e.DATABASE_URL
+      ? { kind: 'postgres', url: e.DATABASE_URL }
+      : { kind: 'pglite', dataDir: e.AISRE_DATA_DIR },
+    slack: e.SLACK_BOT_TOKEN
+      ? {
+          enabled: true,
+          botToken: e.SLACK_BOT_TOKEN,
+          signingSecret: e.SLACK_SIGNING_SECRET,
+          appToken: e.SLACK_APP_TOKEN,
+          apiUrl: e.SLACK_API_URL,
+          incidentsChannel: e.SLACK_INCIDENTS_CHANNEL!,
+          responders: e.SLACK_RESPONDERS,
+        }
+      : {
+          enabled: false,
+          apiUrl: e.SLACK_API_URL,
+          incidentsChannel: e.SLACK_INCIDENTS_CHANNEL,
+          responders: e.SLACK_RESPONDERS,
+        },
+    alertmanager: {
+      token: e.ALERTMANAGER_TOKEN,
+      allowUnauthenticated: e.ALERTMANAGER_ALLOW_UNAUTHENTICATED,
+      maxBodyBytes: e.ALERTMANAGER_MAX_BODY_BYTES,
+    },
+    apiToken: e.AISRE_API_TOKEN,
+    severityMap: e.AISRE_SEVERITY_MAP,
+    logLevel: e.LOG_LEVEL,
+    secrets,
+  };
+}

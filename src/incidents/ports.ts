@@ -1,0 +1,125 @@
+import type {
+  AlertOccurrence,
+  AlertStatus,
+  Incident,
+  IncidentSource,
+  IncidentStatus,
+  NewTimelineEntry,
+  Severity,
+  TimelineEntry,
+} from './incident.js';
+
+export interface NewIncident {
+  title: string;
+  severity: Severity;
+  source: IncidentSource;
+  service: string | null;
+  description: string | null;
+  layerHint: string | null;
+  receiver: string | null;
+  groupKey: string | null;
+  groupLabels: Record<string, string>;
+  runbookUrl: string | null;
+  generatorUrl: string | null;
+  externalUrl: string | null;
+  commanderId: string | null;
+  responderIds: string[];
+  at: Date;
+}
+
+export type IncidentPatch = Partial<
+  Pick<
+    Incident,
+    | 'status'
+    | 'severity'
+    | 'commanderId'
+    | 'responderIds'
+    | 'alertsFiring'
+    | 'alertsResolved'
+    | 'truncatedAlerts'
+    | 'allAlertsResolvedAt'
+    | 'acknowledgedAt'
+    | 'mitigatedAt'
+    | 'resolvedAt'
+  >
+> & { updatedAt: Date };
+
+export interface IncidentFilter {
+  statuses?: readonly IncidentStatus[];
+  limit?: number;
+  /** Only incidents with an id below this one, for paging newest first. */
+  beforeId?: number;
+}
+
+/** Persistence of incidents. Reads inside a unit of work lock the row until it commits. */
+export interface IncidentStore {
+  create(input: NewIncident): Promise<Incident>;
+  get(id: number): Promise<Incident | undefined>;
+  getForUpdate(id: number): Promise<Incident | undefined>;
+  findOpenByGroup(receiver: string, groupKey: string): Promise<Incident | undefined>;
+  update(id: number, patch: IncidentPatch): Promise<Incident>;
+  list(filter: IncidentFilter): Promise<Incident[]>;
+}
+
+export interface NewAlertOccurrence {
+  incidentId: number;
+  receiver: string;
+  fingerprint: string;
+  startsAt: Date;
+  endsAt: Date | null;
+  status: AlertStatus;
+  alertname: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  generatorUrl: string | null;
+  seenAt: Date;
+}
+
+export interface OccurrenceKey {
+  fingerprint: string;
+  startsAt: Date;
+}
+
+export interface AlertStore {
+  /** Occurrences already known for this receiver, whatever incident they belong to. */
+  findOccurrences(receiver: string, keys: readonly OccurrenceKey[]): Promise<AlertOccurrence[]>;
+  insertMany(occurrences: readonly NewAlertOccurrence[]): Promise<AlertOccurrence[]>;
+  markResolved(ids: readonly number[], resolutions: ReadonlyMap<number, Date | null>, seenAt: Date): Promise<void>;
+  counts(incidentId: number): Promise<{ firing: number; resolved: number }>;
+  listForIncident(incidentId: number, limit?: number): Promise<AlertOccurrence[]>;
+}
+
+export interface TimelineStore {
+  append(incidentId: number, entries: readonly NewTimelineEntry[]): Promise<void>;
+  list(incidentId: number): Promise<TimelineEntry[]>;
+}
+
+/**
+ * What the outside world should hear about. Intents are stored in the same transaction as the
+ * change that caused them (a transactional outbox), so a chat outage never loses one.
+ */
+export type NotificationIntent = { kind: 'incident.opened' } | { kind: 'incident.updated' };
+
+export interface NotificationQueue {
+  enqueue(incidentId: number, intent: NotificationIntent): Promise<void>;
+}
+
+export interface Stores {
+  incidents: IncidentStore;
+  alerts: AlertStore;
+  timeline: TimelineStore;
+  notifications: NotificationQueue;
+}
+
+/** Runs work atomically: all writes commit together or not at all. */
+export interface UnitOfWork {
+  /** `lockKeys` serialise concurrent units of work that touch the same logical key (e.g. an alert group). */
+  run<T>(work: (stores: Stores) => Promise<T>, options?: { lockKeys?: readonly string[] }): Promise<T>;
+  /** Stores for reads outside a transaction. */
+  readonly read: Pick<Stores, 'incidents' | 'alerts' | 'timeline'>;
+}
+
+/** A source of time, so tests and benchmarks can control it. */
+export interface Clock {
+  now(): Date;
+}
