@@ -28,7 +28,7 @@ const booleanFlag = z.preprocess(
     .transform((value) => value === 'true' || value === '1' || value === 'yes'),
 );
 
-const severityMap = z.string().transform((raw, ctx) => {
+const severityMap = z.string().default(DEFAULT_SEVERITY_MAP).transform((raw, ctx) => {
   const map = new Map<string, Severity>();
   for (const pair of raw.split(',').map((part) => part.trim()).filter(Boolean)) {
     const [label, severity] = pair.split('=').map((part) => part.trim());
@@ -105,7 +105,7 @@ const envSchema = z
       z.coerce.number().int().min(1024).default(1_048_576),
     ),
     AISRE_API_TOKEN: optionalString,
-    AISRE_SEVERITY_MAP: z.preprocess(blankToUndefined, severityMap.default(DEFAULT_SEVERITY_MAP)),
+    AISRE_SEVERITY_MAP: z.preprocess(blankToUndefined, severityMap),
     LOG_LEVEL: z.preprocess(
       blankToUndefined,
       z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

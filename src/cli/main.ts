@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+import { ConfigError, loadConfig } from '../config.js';
+import { openDatabase } from '../db/database.js';
+import { migrateLatest, migrateRollback, pendingMigrations } from '../db/migrations.js';
+import { AppError } from '../errors.js';
+import { startAisre } from '../main.js';
+import { runDemo } from './demo.js';
+
+const USAGE = `aisre: incident response for AI systems, in Slack
+
+Usage:
+  aisre serve                 run the service (migrates the database first)
+  aisre migrate               apply pending database migrations
+  aisre migrate --status      list pending migrations
+  aisre migrate --rollback    undo the last batch of migrations (--all for every batch)
+  aisre demo [--keep]         run a self-contained demo on embedded PGlite
+  aisre help                  show this help
+
+Configuration comes from environment variables; see README.md.`;
+
+async function serve(): Promise<void> {
+  const aisre = await startAisre(loadConfig());
+  const shutdown = (signal: string) => {
+    aisre.logger.info({ signal }, 'signal received');
+    aisre.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        aisre.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+async function migrate(flags: string[]): Promise<void> {
+  const config = loadConfig({ ALERTMANAGER_ALLOW_UNAUTHENTICATED: 'true' });
+  const db = await openDatabase(config.database);
+  try {
+    if (flags.includes('--status')) {
+      const pending = await pendingMigrations(db.knex);
+      process.stdout.write(pending.length === 0 ? 'Database schema is up to date.\n' : `Pending:\n  ${pending.join('\n  ')}\n`);
+    } else if (flags.includes('--rollback')) {
+      const undone = await migrateRollback(db.knex, flags.includes('--all'));
+      process.stdout.write(undone.length === 0 ? 'Nothing to roll back.\n' : `Rolled back:\n  ${undone.join('\n  ')}\n`);
+    } else {
+      const applied = await migrateLatest(db.knex);
+      process.stdout.write(applied.length === 0 ? 'Already up to date.\n' : `Applied:\n  ${applied.join('\n  ')}\n`);
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command = 'serve', ...flags] = argv;
+  switch (command) {
+    case 'serve':
+      return serve();
+    case 'migrate':
+      return migrate(flags);
+    case 'demo': {
+      const { database } = loadConfig({ ALERTMANAGER_ALLOW_UNAUTHENTICATED: 'true' });
+      return runDemo({ keep: flags.includes('--keep'), dataDir: database.kind === 'pglite' ? database.dataDir : './.aisre' });
+    }
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    default:
+      process.stderr.write(`Unknown command "${command}".\n\n${USAGE}\n`);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof AppError) {
+    process.stderr.write(`aisre: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`aisre: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,39 @@
+import type { Knex } from 'knex';
+import type { Stores, UnitOfWork } from '../incidents/ports.js';
+import { KnexAlertStore } from './stores/alert-store.js';
+import { KnexIncidentStore } from './stores/incident-store.js';
+import { KnexNotificationQueue } from './stores/notification-queue.js';
+import { KnexTimelineStore } from './stores/timeline-store.js';
+
+/**
+ * The knex implementation of UnitOfWork. `onCommitWithNotifications` fires after a commit that
+ * enqueued notifications, so the delivery worker starts at once instead of at its next poll.
+ */
+export function createKnexUnitOfWork(db: Knex, onCommitWithNotifications: () => void = () => {}): UnitOfWork {
+  return {
+    async run(work, options = {}) {
+      let notified = false;
+      const result = await db.transaction(async (trx) => {
+        for (const key of [...new Set(options.lockKeys ?? [])].sort()) {
+          await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [key]);
+        }
+        const stores: Stores = {
+          incidents: new KnexIncidentStore(trx),
+          alerts: new KnexAlertStore(trx),
+          timeline: new KnexTimelineStore(trx),
+          notifications: new KnexNotificationQueue(trx, () => {
+            notified = true;
+          }),
+        };
+        return work(stores);
+      });
+      if (notified) onCommitWithNotifications();
+      return result;
+    },
+    read: {
+      incidents: new KnexIncidentStore(db),
+      alerts: new KnexAlertStore(db),
+      timeline: new KnexTimelineStore(db),
+    },
+  };
+}

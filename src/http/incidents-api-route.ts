@@ -1,0 +1,91 @@
+import express, { type RequestHandler, type Router } from 'express';
+import { z } from 'zod';
+import { AppError, validationError } from '../errors.js';
+import { INCIDENT_STATUSES, OPEN_STATUSES, type IncidentStatus } from '../incidents/incident.js';
+import type { IncidentService } from '../incidents/incident-service.js';
+import type { SlackDeliveryStore } from '../slack/delivery/delivery-store.js';
+import { authorizationMatches } from './bearer-auth.js';
+import { sendError } from './error-handler.js';
+
+const listQuery = z.object({
+  status: z
+    .string()
+    .optional()
+    .transform((value, ctx): IncidentStatus[] | undefined => {
+      if (!value || value === 'all') return undefined;
+      if (value === 'open') return [...OPEN_STATUSES];
+      const statuses = value.split(',');
+      const bad = statuses.filter((status) => !INCIDENT_STATUSES.includes(status as IncidentStatus));
+      if (bad.length > 0) {
+        ctx.addIssue({ code: 'custom', message: `unknown status ${bad.join(', ')}; use open, all or ${INCIDENT_STATUSES.join(', ')}` });
+        return z.NEVER;
+      }
+      return statuses as IncidentStatus[];
+    }),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  before: z.coerce.number().int().positive().optional(),
+});
+
+const idParam = z.object({
+  id: z
+    .string()
+    .regex(/^(INC-)?\d+$/i, 'must be an incident number such as 42 or INC-42')
+    .transform((value) => Number.parseInt(value.replace(/^INC-/i, ''), 10)),
+});
+
+/** Read-only JSON API over incidents, behind `Authorization: Bearer <AISRE_API_TOKEN>`. */
+export function incidentsApiRouter(options: {
+  incidents: IncidentService;
+  slack: SlackDeliveryStore;
+  token: string | undefined;
+}): Router {
+  const router = express.Router();
+
+  const authenticate: RequestHandler = (req, res, next) => {
+    if (!options.token) {
+      sendError(res, new AppError('unauthorized', 'The API is disabled: set AISRE_API_TOKEN to enable it.'));
+      return;
+    }
+    if (!authorizationMatches(req.headers.authorization, options.token, false)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="aisre"');
+      sendError(res, new AppError('unauthorized', 'Missing or wrong credentials: send Authorization: Bearer <AISRE_API_TOKEN>.'));
+      return;
+    }
+    next();
+  };
+
+  router.get('/api/incidents', authenticate, async (req, res) => {
+    const query = listQuery.safeParse(req.query);
+    if (!query.success) throw validationError('query', query.error.issues);
+    const incidents = await options.incidents.list({
+      limit: query.data.limit,
+      ...(query.data.status ? { statuses: query.data.status } : {}),
+      ...(query.data.before ? { beforeId: query.data.before } : {}),
+    });
+    const last = incidents.at(-1);
+    res.json({
+      incidents,
+      next: incidents.length === query.data.limit && last ? `/api/incidents?before=${last.id}` : null,
+    });
+  });
+
+  router.get('/api/incidents/:id', authenticate, async (req, res) => {
+    const params = idParam.safeParse(req.params);
+    if (!params.success) throw validationError('incident id', params.error.issues);
+    const id = params.data.id;
+    const incident = await options.incidents.get(id);
+    const [alerts, timeline, channel] = await Promise.all([
+      options.incidents.alerts(id),
+      options.incidents.timeline(id),
+      options.slack.channelFor(id),
+    ]);
+    res.json({
+      incident,
+      alerts,
+      timeline,
+      slack: channel ? { mode: channel.mode, channelId: channel.channelId, channelName: channel.channelName } : null,
+    });
+  });
+
+  return router;
+}

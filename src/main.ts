@@ -1,0 +1,190 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.js';
+import { type Database, openDatabase } from './db/database.js';
+import { migrateLatest, pendingMigrations } from './db/migrations.js';
+import { KnexSlackDeliveryStore } from './db/stores/slack-delivery-store.js';
+import { createKnexUnitOfWork } from './db/unit-of-work.js';
+import { alertmanagerRouter } from './http/alertmanager-route.js';
+import { errorHandler } from './http/error-handler.js';
+import { operationsRouter } from './http/health-routes.js';
+import { createHttpApp, notFound } from './http/http-app.js';
+import { incidentsApiRouter } from './http/incidents-api-route.js';
+import { IncidentService } from './incidents/incident-service.js';
+import type { Clock } from './incidents/ports.js';
+import { AlertIntakeService } from './intake/alert-intake-service.js';
+import { createLogger, type Logger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { createSlackApp } from './slack/bolt-app.js';
+import { ConsoleSlackGateway } from './slack/console-slack-gateway.js';
+import { IncidentSlackSync } from './slack/delivery/incident-slack-sync.js';
+import { OutboxWorker } from './slack/delivery/outbox-worker.js';
+import type { SlackGateway } from './slack/slack-gateway.js';
+import { createWebClient, WebSlackGateway } from './slack/web-slack-gateway.js';
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Where Slack messages are printed when no Slack credentials are configured. */
+  print?: (text: string) => void;
+  clock?: Clock;
+  outboxPollIntervalMs?: number;
+}
+
+/** A running aisre process: its address, its parts for tools like the demo, and how to stop it. */
+export interface RunningAisre {
+  url: string;
+  port: number;
+  db: Database;
+  incidents: IncidentService;
+  outbox: OutboxWorker;
+  logger: Logger;
+  stop(): Promise<void>;
+}
+
+const systemClock: Clock = { now: () => new Date() };
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/**
+ * The composition root: config → database → domain services → Slack delivery → HTTP. Nothing
+ * else constructs these parts, so swapping one (PGlite for Postgres, console for Slack) happens
+ * here and only here.
+ */
+export async function startAisre(config: Config, options: StartOptions = {}): Promise<RunningAisre> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel, secrets: config.secrets });
+  const clock = options.clock ?? systemClock;
+  const db = await openDatabase(config.database);
+  try {
+    const applied = await migrateLatest(db.knex);
+    if (applied.length > 0) logger.info({ migrations: applied }, 'applied database migrations');
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+
+  const metrics = createMetrics();
+  const slackStore = new KnexSlackDeliveryStore(db.knex);
+  let outbox: OutboxWorker | undefined;
+  const uow = createKnexUnitOfWork(db.knex, () => outbox?.wake());
+  const incidents = new IncidentService({ uow, clock });
+  const intake = new AlertIntakeService({ uow, clock, severityMap: config.severityMap });
+
+  let gateway: SlackGateway;
+  if (config.slack.enabled) {
+    const client = createWebClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, logger });
+    gateway = new WebSlackGateway(client, (method, error) =>
+      metrics.slackApiErrors.inc({ method, error: error.slackError }),
+    );
+  } else {
+    const print = options.print ?? ((text: string) => process.stdout.write(`${text}\n`));
+    gateway = new ConsoleSlackGateway(print);
+    logger.info('no SLACK_BOT_TOKEN: Slack messages are printed instead of posted');
+  }
+  const sync = new IncidentSlackSync({
+    store: slackStore,
+    gateway,
+    incidents,
+    incidentsChannel: config.slack.enabled ? config.slack.incidentsChannel : (config.slack.incidentsChannel ?? 'incidents'),
+    responders: config.slack.responders,
+    clock,
+    logger,
+  });
+  outbox = new OutboxWorker({
+    store: slackStore,
+    handle: (op) => sync.handle(op),
+    clock,
+    logger: logger.child({ component: 'outbox' }),
+    ...(options.outboxPollIntervalMs ? { pollIntervalMs: options.outboxPollIntervalMs } : {}),
+  });
+  metrics.observeOutbox(() => slackStore.depth());
+
+  let draining = false;
+  const http = createHttpApp({ metrics, isDraining: () => draining });
+  const listenerDeps = { incidents, slackStore, clock, metrics, logger };
+  const slackApp = config.slack.enabled
+    ? createSlackApp({
+        botToken: config.slack.botToken,
+        signingSecret: config.slack.signingSecret,
+        appToken: config.slack.appToken,
+        apiUrl: config.slack.apiUrl,
+        httpApp: http,
+        deps: listenerDeps,
+        logger,
+      })
+    : undefined;
+  http.use(
+    operationsRouter({
+      registry: metrics.registry,
+      checkReady: async () => {
+        await db.knex.raw('select 1');
+        const pending = await pendingMigrations(db.knex);
+        return pending.length === 0 ? { ready: true } : { ready: false, reason: `pending migrations: ${pending.join(', ')}` };
+      },
+    }),
+  );
+  http.use(
+    alertmanagerRouter({
+      intake,
+      token: config.alertmanager.token,
+      allowUnauthenticated: config.alertmanager.allowUnauthenticated,
+      maxBodyBytes: config.alertmanager.maxBodyBytes,
+      metrics,
+      logger,
+    }),
+  );
+  http.use(incidentsApiRouter({ incidents, slack: slackStore, token: config.apiToken }));
+  http.use(notFound);
+  http.use(errorHandler(logger));
+
+  const server = createServer(http);
+  server.keepAliveTimeout = 65_000;
+  try {
+    await listen(server, config.port, config.host);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
+  outbox.start();
+  await slackApp?.start();
+  logger.info({ url, database: db.kind, slack: config.slack.enabled ? 'web-api' : 'console' }, 'aisre is running');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      draining = true;
+      logger.info('shutting down: intake stopped, draining in-flight work');
+      await closeServer(server);
+      await outbox?.stop();
+      await slackApp?.stop().catch((err: unknown) => logger.warn({ err }, 'Slack Socket Mode did not stop cleanly'));
+      await db.close();
+      logger.info('shutdown complete');
+    })();
+    return stopping;
+  };
+
+  return { url, port, db, incidents, outbox, logger, stop };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Stops accepting connections, lets in-flight requests finish, then cuts what is left. */
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+    force.unref();
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

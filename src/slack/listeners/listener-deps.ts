@@ -1,0 +1,14 @@
+import type { IncidentService } from '../../incidents/incident-service.js';
+import type { Clock } from '../../incidents/ports.js';
+import type { Logger } from '../../logger.js';
+import type { Metrics } from '../../metrics.js';
+import type { SlackDeliveryStore } from '../delivery/delivery-store.js';
+
+/** What Slack listeners may call: domain services and lookups, never the database directly. */
+export interface ListenerDeps {
+  incidents: IncidentService;
+  slackStore: SlackDeliveryStore;
+  clock: Clock;
+  metrics: Metrics;
+  logger: Logger;
+}
