@@ -31,8 +31,12 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('resolved_at', { useTz: true });
     t.index(['status', 'id']);
   });
-  await knex.raw(`alter table incidents add constraint incidents_status_check check (status in ${OPEN.slice(0, -1)},'resolved','cancelled'))`);
-  await knex.raw("alter table incidents add constraint incidents_severity_check check (severity in ('SEV1','SEV2','SEV3','SEV4'))");
+  await knex.raw(
+    `alter table incidents add constraint incidents_status_check check (status in ${OPEN.slice(0, -1)},'resolved','cancelled'))`,
+  );
+  await knex.raw(
+    "alter table incidents add constraint incidents_severity_check check (severity in ('SEV1','SEV2','SEV3','SEV4'))",
+  );
   // One open incident per Alertmanager group: the database, not the application, guarantees it.
   await knex.raw(
     `create unique index incidents_open_group_idx on incidents (receiver, group_key) where group_key is not null and status in ${OPEN}`,
@@ -55,7 +59,9 @@ export async function up(knex: Knex): Promise<void> {
     t.unique(['receiver', 'fingerprint', 'starts_at']);
     t.index(['incident_id', 'status']);
   });
-  await knex.raw("alter table alert_occurrences add constraint alert_occurrences_status_check check (status in ('firing','resolved'))");
+  await knex.raw(
+    "alter table alert_occurrences add constraint alert_occurrences_status_check check (status in ('firing','resolved'))",
+  );
 
   await knex.schema.createTable('incident_timeline', (t) => {
     t.bigIncrements('id').primary();
@@ -90,7 +96,9 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('done_at', { useTz: true });
     t.index(['status', 'incident_id', 'id']);
   });
-  await knex.raw("alter table slack_outbox add constraint slack_outbox_status_check check (status in ('pending','done','dead'))");
+  await knex.raw(
+    "alter table slack_outbox add constraint slack_outbox_status_check check (status in ('pending','done','dead'))",
+  );
   // A burst of changes to one incident collapses into a single pending card update.
   await knex.raw(
     "create unique index slack_outbox_pending_update_idx on slack_outbox (incident_id, kind) where status = 'pending' and kind = 'incident.updated'",

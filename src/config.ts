@@ -28,21 +28,27 @@ const booleanFlag = z.preprocess(
     .transform((value) => value === 'true' || value === '1' || value === 'yes'),
 );
 
-const severityMap = z.string().default(DEFAULT_SEVERITY_MAP).transform((raw, ctx) => {
-  const map = new Map<string, Severity>();
-  for (const pair of raw.split(',').map((part) => part.trim()).filter(Boolean)) {
-    const [label, severity] = pair.split('=').map((part) => part.trim());
-    if (!label || !severity || !SEVERITIES.includes(severity.toUpperCase() as Severity)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `"${pair}" is not label=SEV1..SEV4 (e.g. critical=SEV1,warning=SEV3,*=SEV3)`,
-      });
-      return z.NEVER;
+const severityMap = z
+  .string()
+  .default(DEFAULT_SEVERITY_MAP)
+  .transform((raw, ctx) => {
+    const map = new Map<string, Severity>();
+    for (const pair of raw
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean)) {
+      const [label, severity] = pair.split('=').map((part) => part.trim());
+      if (!label || !severity || !SEVERITIES.includes(severity.toUpperCase() as Severity)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${pair}" is not label=SEV1..SEV4 (e.g. critical=SEV1,warning=SEV3,*=SEV3)`,
+        });
+        return z.NEVER;
+      }
+      map.set(label.toLowerCase(), severity.toUpperCase() as Severity);
     }
-    map.set(label.toLowerCase(), severity.toUpperCase() as Severity);
-  }
-  return map;
-});
+    return map;
+  });
 
 const slackIdList = (prefixes: string) =>
   z.preprocess(
@@ -155,7 +161,12 @@ export interface Config {
         incidentsChannel: string;
         responders: string[];
       }
-    | { enabled: false; apiUrl: string | undefined; incidentsChannel: string | undefined; responders: string[] };
+    | {
+        enabled: false;
+        apiUrl: string | undefined;
+        incidentsChannel: string | undefined;
+        responders: string[];
+      };
   alertmanager: { token: string | undefined; allowUnauthenticated: boolean; maxBodyBytes: number };
   apiToken: string | undefined;
   severityMap: ReadonlyMap<string, Severity>;

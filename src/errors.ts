@@ -92,7 +92,12 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     const candidate = current as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown };
     if (typeof candidate.code === 'string' && UNAVAILABLE_CODES.has(candidate.code)) return true;
     if (candidate.name === 'KnexTimeoutError') return true;
-    if (typeof candidate.message === 'string' && /Connection terminated|connection is closed|PGlite is closed/i.test(candidate.message)) {
+    if (
+      typeof candidate.message === 'string' &&
+      /Connection terminated|connection is closed|PGlite is closed|Unable to acquire a connection/i.test(
+        candidate.message,
+      )
+    ) {
       return true;
     }
     current = candidate.cause;

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -66,7 +66,11 @@ function scrubDeep<T>(value: T, scrub: (text: string) => string, depth = 0): T {
   if (Array.isArray(value)) return value.map((item) => scrubDeep(item, scrub, depth + 1)) as T;
   if (value && typeof value === 'object') {
     if (value instanceof Error) {
-      return { type: value.name, message: scrub(value.message), stack: value.stack && scrub(value.stack) } as T;
+      return {
+        type: value.name,
+        message: scrub(value.message),
+        stack: value.stack && scrub(value.stack),
+      } as T;
     }
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) out[key] = scrubDeep(item, scrub, depth + 1);

@@ -83,7 +83,9 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
     store: slackStore,
     gateway,
     incidents,
-    incidentsChannel: config.slack.enabled ? config.slack.incidentsChannel : (config.slack.incidentsChannel ?? 'incidents'),
+    incidentsChannel: config.slack.enabled
+      ? config.slack.incidentsChannel
+      : (config.slack.incidentsChannel ?? 'incidents'),
     responders: config.slack.responders,
     clock,
     logger,
@@ -117,7 +119,9 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
       checkReady: async () => {
         await db.knex.raw('select 1');
         const pending = await pendingMigrations(db.knex);
-        return pending.length === 0 ? { ready: true } : { ready: false, reason: `pending migrations: ${pending.join(', ')}` };
+        return pending.length === 0
+          ? { ready: true }
+          : { ready: false, reason: `pending migrations: ${pending.join(', ')}` };
       },
     }),
   );
@@ -147,7 +151,10 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
   const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
   outbox.start();
   await slackApp?.start();
-  logger.info({ url, database: db.kind, slack: config.slack.enabled ? 'web-api' : 'console' }, 'aisre is running');
+  logger.info(
+    { url, database: db.kind, slack: config.slack.enabled ? 'web-api' : 'console' },
+    'aisre is running',
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -156,7 +163,9 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
       logger.info('shutting down: intake stopped, draining in-flight work');
       await closeServer(server);
       await outbox?.stop();
-      await slackApp?.stop().catch((err: unknown) => logger.warn({ err }, 'Slack Socket Mode did not stop cleanly'));
+      await slackApp
+        ?.stop()
+        .catch((err: unknown) => logger.warn({ err }, 'Slack Socket Mode did not stop cleanly'));
       await db.close();
       logger.info('shutdown complete');
     })();

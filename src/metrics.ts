@@ -9,13 +9,17 @@ export interface Metrics {
   slackApiErrors: Counter<'method' | 'error'>;
   httpDuration: Histogram<'method' | 'route' | 'status'>;
   /** Wires the outbox gauges to a live reading, taken on each scrape. */
-  observeOutbox(read: () => Promise<{ pending: number; dead: number; oldestPendingAgeSeconds: number }>): void;
+  observeOutbox(
+    read: () => Promise<{ pending: number; dead: number; oldestPendingAgeSeconds: number }>,
+  ): void;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'aisre_' });
-  let readOutbox: (() => Promise<{ pending: number; dead: number; oldestPendingAgeSeconds: number }>) | undefined;
+  let readOutbox:
+    | (() => Promise<{ pending: number; dead: number; oldestPendingAgeSeconds: number }>)
+    | undefined;
   let lastReading: Promise<{ pending: number; dead: number; oldestPendingAgeSeconds: number } | undefined> =
     Promise.resolve(undefined);
   // One database read serves all three gauges of a scrape.

@@ -6,7 +6,14 @@ import { startAisre } from '../main.js';
 import { sampleDelivery } from './sample-alerts.js';
 
 interface IncidentDetail {
-  incident: { id: number; title: string; status: string; severity: string; alertsFiring: number; alertsResolved: number };
+  incident: {
+    id: number;
+    title: string;
+    status: string;
+    severity: string;
+    alertsFiring: number;
+    alertsResolved: number;
+  };
   timeline: Array<{ at: string; actor: string; summary: string }>;
   slack: { channelName: string | null } | null;
 }
@@ -42,16 +49,28 @@ export async function runDemo(options: { keep: boolean; dataDir: string }): Prom
     const startsAt = new Date(Date.now() - 3 * 60_000);
 
     say('1. Alertmanager posts two firing alerts for rag-assistant to POST /alertmanager');
-    const opened = await postDelivery(aisre.url, alertmanagerToken, sampleDelivery({ startsAt, status: 'firing' }));
+    const opened = await postDelivery(
+      aisre.url,
+      alertmanagerToken,
+      sampleDelivery({ startsAt, status: 'firing' }),
+    );
     say(`   → ${opened.status} ${JSON.stringify(opened.body)}`);
     await aisre.outbox.drain();
 
     say('\n2. Alertmanager repeats the same notification byte for byte (repeat_interval)');
-    const repeat = await postDelivery(aisre.url, alertmanagerToken, sampleDelivery({ startsAt, status: 'firing' }));
+    const repeat = await postDelivery(
+      aisre.url,
+      alertmanagerToken,
+      sampleDelivery({ startsAt, status: 'firing' }),
+    );
     say(`   → ${repeat.status} ${JSON.stringify(repeat.body)} (nothing new)`);
 
     say('\n3. Both alerts resolve');
-    const resolved = await postDelivery(aisre.url, alertmanagerToken, sampleDelivery({ startsAt, status: 'resolved' }));
+    const resolved = await postDelivery(
+      aisre.url,
+      alertmanagerToken,
+      sampleDelivery({ startsAt, status: 'resolved' }),
+    );
     say(`   → ${resolved.status} ${JSON.stringify(resolved.body)}`);
     await aisre.outbox.drain();
 
@@ -84,10 +103,18 @@ export async function runDemo(options: { keep: boolean; dataDir: string }): Prom
   }
 }
 
-async function postDelivery(url: string, token: string, body: unknown): Promise<{ status: number; body: unknown }> {
+async function postDelivery(
+  url: string,
+  token: string,
+  body: unknown,
+): Promise<{ status: number; body: unknown }> {
   const response = await fetch(`${url}/alertmanager`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'user-agent': 'Alertmanager/0.25.0' },
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${token}`,
+      'user-agent': 'Alertmanager/0.25.0',
+    },
     body: JSON.stringify(body),
   });
   return { status: response.status, body: await response.json() };

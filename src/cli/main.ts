@@ -40,13 +40,19 @@ async function migrate(flags: string[]): Promise<void> {
   try {
     if (flags.includes('--status')) {
       const pending = await pendingMigrations(db.knex);
-      process.stdout.write(pending.length === 0 ? 'Database schema is up to date.\n' : `Pending:\n  ${pending.join('\n  ')}\n`);
+      process.stdout.write(
+        pending.length === 0 ? 'Database schema is up to date.\n' : `Pending:\n  ${pending.join('\n  ')}\n`,
+      );
     } else if (flags.includes('--rollback')) {
       const undone = await migrateRollback(db.knex, flags.includes('--all'));
-      process.stdout.write(undone.length === 0 ? 'Nothing to roll back.\n' : `Rolled back:\n  ${undone.join('\n  ')}\n`);
+      process.stdout.write(
+        undone.length === 0 ? 'Nothing to roll back.\n' : `Rolled back:\n  ${undone.join('\n  ')}\n`,
+      );
     } else {
       const applied = await migrateLatest(db.knex);
-      process.stdout.write(applied.length === 0 ? 'Already up to date.\n' : `Applied:\n  ${applied.join('\n  ')}\n`);
+      process.stdout.write(
+        applied.length === 0 ? 'Already up to date.\n' : `Applied:\n  ${applied.join('\n  ')}\n`,
+      );
     }
   } finally {
     await db.close();
@@ -62,7 +68,10 @@ async function main(argv: string[]): Promise<void> {
       return migrate(flags);
     case 'demo': {
       const { database } = loadConfig({ ALERTMANAGER_ALLOW_UNAUTHENTICATED: 'true' });
-      return runDemo({ keep: flags.includes('--keep'), dataDir: database.kind === 'pglite' ? database.dataDir : './.aisre' });
+      return runDemo({
+        keep: flags.includes('--keep'),
+        dataDir: database.kind === 'pglite' ? database.dataDir : './.aisre',
+      });
     }
     case 'help':
     case '--help':

@@ -26,7 +26,8 @@ export function sampleDelivery(options: { startsAt: Date; status: AlertStatus; e
         labels: { ...common, alertname: 'EvalPassRateLow', layer: 'generation' },
         annotations: {
           summary: 'Eval pass rate for rag-assistant fell to 71% (SLO 90%)',
-          description: 'Golden-set pass rate dropped 19 points in 30 minutes; latency and error rate are normal.',
+          description:
+            'Golden-set pass rate dropped 19 points in 30 minutes; latency and error rate are normal.',
           runbook_url: 'https://runbooks.example.internal/ai/eval-pass-rate',
         },
         startsAt,

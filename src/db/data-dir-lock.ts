@@ -1,4 +1,4 @@
-import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../errors.js';
 
@@ -51,5 +51,8 @@ export function acquireDataDirLock(dataDir: string): DataDirLock {
       rmSync(lockPath, { force: true });
     }
   }
-  throw new AppError('conflict', `Could not lock ${path.resolve(dataDir)}; remove ${lockPath} if no aisre runs.`);
+  throw new AppError(
+    'conflict',
+    `Could not lock ${path.resolve(dataDir)}; remove ${lockPath} if no aisre runs.`,
+  );
 }

@@ -20,7 +20,10 @@ export interface Database {
  * Opens PostgreSQL when DATABASE_URL is set, otherwise embedded PGlite in AISRE_DATA_DIR.
  * `memory://` as the data dir keeps PGlite in memory (tests, throwaway runs).
  */
-export async function openDatabase(config: Config['database'], options: { poolMax?: number } = {}): Promise<Database> {
+export async function openDatabase(
+  config: Config['database'],
+  options: { poolMax?: number } = {},
+): Promise<Database> {
   if (config.kind === 'postgres') {
     const db = knex({
       client: 'pg',
@@ -36,7 +39,10 @@ export async function openDatabase(config: Config['database'], options: { poolMa
   try {
     const pglite = inMemory ? new PGlite() : new PGlite(path.join(config.dataDir, 'pgdata'));
     await pglite.waitReady;
-    const db = knex({ client: ClientPGLite as unknown as typeof Knex.Client, connection: { pglite } as never });
+    const db = knex({
+      client: ClientPGLite as unknown as typeof Knex.Client,
+      connection: { pglite } as never,
+    });
     return {
       knex: db,
       kind: 'pglite',

@@ -62,6 +62,9 @@ export async function migrateRollback(db: Knex, all = false): Promise<string[]> 
 
 /** Migrations not yet applied; empty means the schema is current (used by /readyz). */
 export async function pendingMigrations(db: Knex): Promise<string[]> {
-  const [, pending] = (await db.migrate.list(migratorConfig())) as [unknown, Array<{ file: string } | string>];
+  const [, pending] = (await db.migrate.list(migratorConfig())) as [
+    unknown,
+    Array<{ file: string } | string>,
+  ];
   return pending.map((entry) => (typeof entry === 'string' ? entry : entry.file));
 }

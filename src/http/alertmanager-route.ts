@@ -30,7 +30,13 @@ export function alertmanagerRouter(options: AlertmanagerRouteOptions): Router {
     if (!options.token && options.allowUnauthenticated) return next();
     metrics.deliveries.inc({ outcome: 'unauthorized' });
     res.setHeader('WWW-Authenticate', 'Bearer realm="aisre", Basic realm="aisre"');
-    sendError(res, new AppError('unauthorized', 'Missing or wrong credentials: send Authorization: Bearer <ALERTMANAGER_TOKEN>.'));
+    sendError(
+      res,
+      new AppError(
+        'unauthorized',
+        'Missing or wrong credentials: send Authorization: Bearer <ALERTMANAGER_TOKEN>.',
+      ),
+    );
   };
 
   router.post(
@@ -44,7 +50,10 @@ export function alertmanagerRouter(options: AlertmanagerRouteOptions): Router {
         json = JSON.parse(raw);
       } catch (err) {
         metrics.deliveries.inc({ outcome: 'invalid' });
-        sendError(res, new AppError('validation_failed', `The body is not valid JSON: ${(err as Error).message}`));
+        sendError(
+          res,
+          new AppError('validation_failed', `The body is not valid JSON: ${(err as Error).message}`),
+        );
         return;
       }
       const parsed = alertmanagerPayloadSchema.safeParse(json);
@@ -69,7 +78,10 @@ export function alertmanagerRouter(options: AlertmanagerRouteOptions): Router {
       } catch (err) {
         const error = toAppError(err);
         metrics.deliveries.inc({ outcome: error.code === 'unavailable' ? 'unavailable' : 'error' });
-        logger.error({ err, receiver: payload.receiver, groupKey: payload.groupKey }, 'Alertmanager delivery not stored');
+        logger.error(
+          { err, receiver: payload.receiver, groupKey: payload.groupKey },
+          'Alertmanager delivery not stored',
+        );
         sendError(res, error);
       }
     },

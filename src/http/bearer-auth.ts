@@ -14,7 +14,11 @@ export function secretsEqual(given: string, expected: string): boolean {
  * `allowBasic`, so does Basic auth whose password is the token (any user name), which is what
  * Alertmanager's `http_config.basic_auth` sends.
  */
-export function authorizationMatches(header: string | undefined, token: string, allowBasic: boolean): boolean {
+export function authorizationMatches(
+  header: string | undefined,
+  token: string,
+  allowBasic: boolean,
+): boolean {
   if (!header) return false;
   const [scheme, value = ''] = header.trim().split(/\s+/, 2);
   if (scheme?.toLowerCase() === 'bearer') return secretsEqual(value, token);

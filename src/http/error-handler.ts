@@ -16,7 +16,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const parserError = err as { type?: string; status?: number; limit?: number };
     let error: AppError;
     if (parserError.type === 'entity.too.large') {
-      error = new AppError('payload_too_large', `The body is larger than the ${parserError.limit ?? ''} byte limit.`);
+      error = new AppError(
+        'payload_too_large',
+        `The body is larger than the ${parserError.limit ?? ''} byte limit.`,
+      );
     } else if (parserError.type && parserError.status && parserError.status < 500) {
       error = new AppError('validation_failed', `The body could not be read: ${(err as Error).message}`);
     } else {

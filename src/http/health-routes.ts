@@ -11,8 +11,12 @@ export function operationsRouter(options: {
     res.json({ status: 'ok' });
   });
   router.get('/readyz', async (_req, res) => {
-    const readiness = await options.checkReady().catch((err: Error) => ({ ready: false, reason: err.message }));
-    res.status(readiness.ready ? 200 : 503).json(readiness.ready ? { status: 'ready' } : { status: 'not_ready', reason: readiness.reason });
+    const readiness = await options
+      .checkReady()
+      .catch((err: Error) => ({ ready: false, reason: err.message }));
+    res
+      .status(readiness.ready ? 200 : 503)
+      .json(readiness.ready ? { status: 'ready' } : { status: 'not_ready', reason: readiness.reason });
   });
   router.get('/metrics', async (_req, res) => {
     res.setHeader('Content-Type', options.registry.contentType);

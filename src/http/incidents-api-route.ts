@@ -1,7 +1,7 @@
 import express, { type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
 import { AppError, validationError } from '../errors.js';
-import { INCIDENT_STATUSES, OPEN_STATUSES, type IncidentStatus } from '../incidents/incident.js';
+import { INCIDENT_STATUSES, type IncidentStatus, OPEN_STATUSES } from '../incidents/incident.js';
 import type { IncidentService } from '../incidents/incident-service.js';
 import type { SlackDeliveryStore } from '../slack/delivery/delivery-store.js';
 import { authorizationMatches } from './bearer-auth.js';
@@ -17,7 +17,10 @@ const listQuery = z.object({
       const statuses = value.split(',');
       const bad = statuses.filter((status) => !INCIDENT_STATUSES.includes(status as IncidentStatus));
       if (bad.length > 0) {
-        ctx.addIssue({ code: 'custom', message: `unknown status ${bad.join(', ')}; use open, all or ${INCIDENT_STATUSES.join(', ')}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `unknown status ${bad.join(', ')}; use open, all or ${INCIDENT_STATUSES.join(', ')}`,
+        });
         return z.NEVER;
       }
       return statuses as IncidentStatus[];
@@ -48,7 +51,13 @@ export function incidentsApiRouter(options: {
     }
     if (!authorizationMatches(req.headers.authorization, options.token, false)) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="aisre"');
-      sendError(res, new AppError('unauthorized', 'Missing or wrong credentials: send Authorization: Bearer <AISRE_API_TOKEN>.'));
+      sendError(
+        res,
+        new AppError(
+          'unauthorized',
+          'Missing or wrong credentials: send Authorization: Bearer <AISRE_API_TOKEN>.',
+        ),
+      );
       return;
     }
     next();
@@ -83,7 +92,9 @@ export function incidentsApiRouter(options: {
       incident,
       alerts,
       timeline,
-      slack: channel ? { mode: channel.mode, channelId: channel.channelId, channelName: channel.channelName } : null,
+      slack: channel
+        ? { mode: channel.mode, channelId: channel.channelId, channelName: channel.channelName }
+        : null,
     });
   });
 

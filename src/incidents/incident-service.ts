@@ -12,7 +12,7 @@ import {
   type Severity,
   type TimelineEntry,
 } from './incident.js';
-import type { Clock, IncidentFilter, IncidentPatch, Stores, UnitOfWork } from './ports.js';
+import type { Clock, IncidentFilter, IncidentPatch, UnitOfWork } from './ports.js';
 
 export interface DeclareInput {
   title: string;
@@ -109,9 +109,12 @@ export class IncidentService {
   }
 
   async changeSeverity(id: number, severity: Severity, actor: Actor): Promise<CommandResult> {
-    return this.mutate(id, actor, async (incident, stores, at) => {
+    return this.mutate(id, actor, async (incident, at) => {
       if (!isOpen(incident.status)) {
-        throw new AppError('conflict', `${incidentRef(incident)} is ${incident.status}; its severity can no longer change.`);
+        throw new AppError(
+          'conflict',
+          `${incidentRef(incident)} is ${incident.status}; its severity can no longer change.`,
+        );
       }
       if (incident.severity === severity) {
         return { patch: null, entries: [], message: `${incidentRef(incident)} is already ${severity}.` };
@@ -151,7 +154,7 @@ export class IncidentService {
   }
 
   private async transition(id: number, to: IncidentStatus, actor: Actor): Promise<CommandResult> {
-    return this.mutate(id, actor, async (incident, _stores, at) => {
+    return this.mutate(id, actor, async (incident, at) => {
       if (incident.status === to) {
         const by = to === 'acknowledged' && incident.commanderId ? ` by <@${incident.commanderId}>` : '';
         return { patch: null, entries: [], message: `${incidentRef(incident)} is already ${to}${by}.` };
@@ -163,7 +166,8 @@ export class IncidentService {
         );
       }
       const patch: Omit<IncidentPatch, 'updatedAt'> = { status: to };
-      if (to === 'acknowledged' || (incident.acknowledgedAt === null && to !== 'cancelled')) patch.acknowledgedAt = at;
+      if (to === 'acknowledged' || (incident.acknowledgedAt === null && to !== 'cancelled'))
+        patch.acknowledgedAt = at;
       if (to === 'mitigated') patch.mitigatedAt = at;
       if (to === 'resolved' || to === 'cancelled') patch.resolvedAt = at;
       return {
@@ -191,15 +195,18 @@ export class IncidentService {
     actor: Actor,
     decide: (
       incident: Incident,
-      stores: Stores,
       at: Date,
-    ) => Promise<{ patch: Omit<IncidentPatch, 'updatedAt'> | null; entries: NewTimelineEntry[]; message: string }>,
+    ) => Promise<{
+      patch: Omit<IncidentPatch, 'updatedAt'> | null;
+      entries: NewTimelineEntry[];
+      message: string;
+    }>,
   ): Promise<CommandResult> {
     return this.deps.uow.run(async (stores) => {
       const incident = await stores.incidents.getForUpdate(id);
       if (!incident) throw new AppError('not_found', `There is no incident INC-${id}.`);
       const at = this.deps.clock.now();
-      const decision = await decide(incident, stores, at);
+      const decision = await decide(incident, at);
       if (!decision.patch) return { incident, changed: false, message: decision.message };
 
       const patch: IncidentPatch = { ...decision.patch, updatedAt: at };

@@ -13,7 +13,12 @@ export const INCIDENT_STATUSES = [
 export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
 
 /** Statuses in which an incident still needs people; alerts only attach to these. */
-export const OPEN_STATUSES: readonly IncidentStatus[] = ['triggered', 'acknowledged', 'investigating', 'mitigated'];
+export const OPEN_STATUSES: readonly IncidentStatus[] = [
+  'triggered',
+  'acknowledged',
+  'investigating',
+  'mitigated',
+];
 
 const TRANSITIONS: Record<IncidentStatus, readonly IncidentStatus[]> = {
   triggered: ['acknowledged', 'investigating', 'mitigated', 'resolved', 'cancelled'],
@@ -56,7 +61,8 @@ export function actorRef(actor: Actor): string {
 
 export function parseActor(ref: string): Actor {
   if (ref.startsWith('slack:')) return { kind: 'slack', userId: ref.slice('slack:'.length) };
-  if (ref.startsWith('alertmanager:')) return { kind: 'alertmanager', receiver: ref.slice('alertmanager:'.length) };
+  if (ref.startsWith('alertmanager:'))
+    return { kind: 'alertmanager', receiver: ref.slice('alertmanager:'.length) };
   if (ref === 'api') return { kind: 'api' };
   return { kind: 'system' };
 }

@@ -84,7 +84,11 @@ export interface AlertStore {
   /** Occurrences already known for this receiver, whatever incident they belong to. */
   findOccurrences(receiver: string, keys: readonly OccurrenceKey[]): Promise<AlertOccurrence[]>;
   insertMany(occurrences: readonly NewAlertOccurrence[]): Promise<AlertOccurrence[]>;
-  markResolved(ids: readonly number[], resolutions: ReadonlyMap<number, Date | null>, seenAt: Date): Promise<void>;
+  markResolved(
+    ids: readonly number[],
+    resolutions: ReadonlyMap<number, Date | null>,
+    seenAt: Date,
+  ): Promise<void>;
   counts(incidentId: number): Promise<{ firing: number; resolved: number }>;
   listForIncident(incidentId: number, limit?: number): Promise<AlertOccurrence[]>;
 }

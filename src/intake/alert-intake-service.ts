@@ -65,7 +65,8 @@ export class AlertIntakeService {
     for (const alert of alerts) {
       const occurrence = known.get(occurrenceKey(alert.fingerprint, alert.startsAt));
       // Resolution is final for an occurrence: a late retry of an older firing body cannot undo it.
-      if (occurrence?.status === 'firing' && alert.status === 'resolved') resolvedNow.push({ occurrence, alert });
+      if (occurrence?.status === 'firing' && alert.status === 'resolved')
+        resolvedNow.push({ occurrence, alert });
     }
 
     let incident = await stores.incidents.findOpenByGroup(payload.receiver, payload.groupKey);
@@ -79,7 +80,9 @@ export class AlertIntakeService {
     // with no open incident they are the ~15 minutes of resolved re-sends, and are dropped.
     const toInsert = incident ? unknown : [];
     const inserted = incident
-      ? await stores.alerts.insertMany(toInsert.map((alert) => toNewOccurrence(alert, incident!.id, payload, at)))
+      ? await stores.alerts.insertMany(
+          toInsert.map((alert) => toNewOccurrence(alert, incident!.id, payload, at)),
+        )
       : [];
     await stores.alerts.markResolved(
       resolvedNow.map(({ occurrence }) => occurrence.id),
@@ -130,7 +133,8 @@ export class AlertIntakeService {
     const label = (name: string) => nonEmpty(lead.labels[name]) ?? nonEmpty(payload.commonLabels[name]);
     const annotation = (name: string) =>
       nonEmpty(lead.annotations[name]) ?? nonEmpty(payload.commonAnnotations[name]);
-    const title = annotation('summary') ?? `${lead.labels.alertname}${label('service') ? ` on ${label('service')}` : ''}`;
+    const title =
+      annotation('summary') ?? `${lead.labels.alertname}${label('service') ? ` on ${label('service')}` : ''}`;
     const incident = await stores.incidents.create({
       title: title.slice(0, 500),
       severity,

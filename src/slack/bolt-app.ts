@@ -1,4 +1,4 @@
-import { App, ExpressReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { App, type Logger as BoltLogger, ExpressReceiver, LogLevel } from '@slack/bolt';
 import type { Express } from 'express';
 import type { Logger } from '../logger.js';
 import type { ListenerDeps } from './listeners/listener-deps.js';
@@ -34,7 +34,11 @@ function boltLogger(logger: Logger): BoltLogger {
  * hands Bolt the bot token directly, so constructing the app makes no Slack call and startup
  * survives a Slack outage.
  */
-export function createSlackApp(options: SlackAppOptions): { app: App; start: () => Promise<void>; stop: () => Promise<void> } {
+export function createSlackApp(options: SlackAppOptions): {
+  app: App;
+  start: () => Promise<void>;
+  stop: () => Promise<void>;
+} {
   const logger = boltLogger(options.logger);
   const authorize = async () => ({ botToken: options.botToken });
   const clientOptions = { slackApiUrl: options.apiUrl, retryConfig: { retries: 2 } };

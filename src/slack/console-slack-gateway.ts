@@ -26,7 +26,10 @@ export class ConsoleSlackGateway implements SlackGateway {
 
   async postMessage(args: Parameters<SlackGateway['postMessage']>[0]) {
     const ts = this.nextTs();
-    this.show(`Slack would post to ${args.channel}${args.threadTs ? ` (thread ${args.threadTs})` : ''}`, args.message);
+    this.show(
+      `Slack would post to ${args.channel}${args.threadTs ? ` (thread ${args.threadTs})` : ''}`,
+      args.message,
+    );
     return { channel: args.channel, ts };
   }
 

@@ -5,7 +5,11 @@ import type { SlackMessage } from './blocks/types.js';
  * against Slack, the test emulator, or the console when no credentials are configured.
  */
 export interface SlackGateway {
-  postMessage(args: { channel: string; message: SlackMessage; threadTs?: string }): Promise<{ channel: string; ts: string }>;
+  postMessage(args: {
+    channel: string;
+    message: SlackMessage;
+    threadTs?: string;
+  }): Promise<{ channel: string; ts: string }>;
   updateMessage(args: { channel: string; ts: string; message: SlackMessage }): Promise<void>;
   createChannel(name: string): Promise<{ id: string; name: string }>;
   inviteUsers(channel: string, userIds: readonly string[]): Promise<void>;

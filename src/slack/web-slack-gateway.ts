@@ -24,7 +24,11 @@ interface WebApiError {
  * Builds a WebClient that never retries or waits on its own: the durable outbox owns retries, so
  * a rate limit or an outage becomes a rescheduled row rather than a blocked request.
  */
-export function createWebClient(options: { token: string; apiUrl?: string; logger: Logger }): webApi.WebClient {
+export function createWebClient(options: {
+  token: string;
+  apiUrl?: string;
+  logger: Logger;
+}): webApi.WebClient {
   return new webApi.WebClient(options.token, {
     slackApiUrl: options.apiUrl,
     retryConfig: { retries: 0 },

@@ -52,11 +52,15 @@ export class KnexSlackDeliveryStore implements SlackDeliveryStore {
   }
 
   async complete(id: number): Promise<void> {
-    await this.db('slack_outbox').where({ id }).update({ status: 'done', done_at: this.db.fn.now(), claimed_until: null });
+    await this.db('slack_outbox')
+      .where({ id })
+      .update({ status: 'done', done_at: this.db.fn.now(), claimed_until: null });
   }
 
   async reschedule(id: number, at: Date, error: string | null): Promise<void> {
-    await this.db('slack_outbox').where({ id }).update({ next_attempt_at: at, claimed_until: null, last_error: error });
+    await this.db('slack_outbox')
+      .where({ id })
+      .update({ next_attempt_at: at, claimed_until: null, last_error: error });
   }
 
   async deadLetter(id: number, error: string): Promise<void> {

@@ -31,7 +31,9 @@ export class KnexTimelineStore implements TimelineStore {
   }
 
   async list(incidentId: number): Promise<TimelineEntry[]> {
-    const rows = await this.db<TimelineRow>('incident_timeline').where({ incident_id: incidentId }).orderBy('id');
+    const rows = await this.db<TimelineRow>('incident_timeline')
+      .where({ incident_id: incidentId })
+      .orderBy('id');
     return rows.map((row) => ({
       id: Number(row.id),
       incidentId: row.incident_id,

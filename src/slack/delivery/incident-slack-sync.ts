@@ -85,7 +85,10 @@ export class IncidentSlackSync {
         if (!(err instanceof SlackCallError)) throw err;
         if (err.slackError === 'name_taken') continue;
         if (CHANNEL_CREATION_FORBIDDEN.has(err.slackError)) {
-          log.warn({ slackError: err.slackError }, 'channel creation not permitted; the incident runs in a thread');
+          log.warn(
+            { slackError: err.slackError },
+            'channel creation not permitted; the incident runs in a thread',
+          );
           return undefined;
         }
         throw err;
@@ -153,7 +156,12 @@ export class IncidentSlackSync {
       channelId: channel.mode === 'channel' ? channel.channelId : null,
       now: this.deps.clock.now(),
     });
-    await this.syncMessage(incident.id, 'card', { channelId: channel.channelId, threadTs: channel.threadTs }, message);
+    await this.syncMessage(
+      incident.id,
+      'card',
+      { channelId: channel.channelId, threadTs: channel.threadTs },
+      message,
+    );
   }
 
   /** Posts a message the first time and edits it in place afterwards; unchanged content costs no call. */

@@ -110,17 +110,28 @@ export class OutboxWorker {
         return;
       }
       if (err instanceof SlackCallError && !err.retryable) {
-        log.error({ slackError: err.slackError, method: err.method }, 'Slack refused a notification; it will not be retried');
+        log.error(
+          { slackError: err.slackError, method: err.method },
+          'Slack refused a notification; it will not be retried',
+        );
         await this.options.store.deadLetter(op.id, err.message);
         this.options.onDeadLetter?.(op, err.message);
         return;
       }
       const retryAfterMs = err instanceof SlackCallError ? err.retryAfterMs : undefined;
       if (retryAfterMs !== undefined) this.pausedUntil = this.options.clock.now().getTime() + retryAfterMs;
-      const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(op.attempts - 1, 16)) * (0.8 + Math.random() * 0.4);
+      const backoff =
+        Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(op.attempts - 1, 16)) * (0.8 + Math.random() * 0.4);
       const delay = Math.max(retryAfterMs ?? 0, backoff);
-      log.warn({ err, attempt: op.attempts, retryInMs: Math.round(delay) }, 'Slack delivery failed; will retry');
-      await this.options.store.reschedule(op.id, new Date(this.options.clock.now().getTime() + delay), String(err));
+      log.warn(
+        { err, attempt: op.attempts, retryInMs: Math.round(delay) },
+        'Slack delivery failed; will retry',
+      );
+      await this.options.store.reschedule(
+        op.id,
+        new Date(this.options.clock.now().getTime() + delay),
+        String(err),
+      );
     }
   }
 }

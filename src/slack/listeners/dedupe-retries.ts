@@ -11,7 +11,9 @@ function dedupeKey(body: Record<string, unknown>): string | undefined {
  * Slack re-sends an event it thinks went unanswered (X-Slack-Retry-Num), and proxies can replay
  * interactions. Each event id and trigger id is processed once, across restarts and replicas.
  */
-export function dedupeRetries(deps: Pick<ListenerDeps, 'slackStore' | 'clock' | 'logger'>): Middleware<AnyMiddlewareArgs> {
+export function dedupeRetries(
+  deps: Pick<ListenerDeps, 'slackStore' | 'clock' | 'logger'>,
+): Middleware<AnyMiddlewareArgs> {
   return async (args) => {
     const key = dedupeKey(args.body as Record<string, unknown>);
     if (key && !(await deps.slackStore.recordInbound(key, deps.clock.now()))) {

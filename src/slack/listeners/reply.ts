@@ -6,7 +6,8 @@ import type { SlackMessage } from '../blocks/types.js';
 
 /** Replies only to the person who acted (ephemeral), via the request's response_url. */
 export async function replyPrivately(respond: RespondFn, message: SlackMessage | string): Promise<void> {
-  const body = typeof message === 'string' ? { text: message } : { text: message.text, blocks: message.blocks as never };
+  const body =
+    typeof message === 'string' ? { text: message } : { text: message.text, blocks: message.blocks as never };
   await respond({ response_type: 'ephemeral', replace_original: false, ...body });
 }
 

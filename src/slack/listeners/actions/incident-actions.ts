@@ -2,8 +2,8 @@ import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '
 import { z } from 'zod';
 import { validationError } from '../../../errors.js';
 import type { Actor } from '../../../incidents/incident.js';
-import type { CommandResult } from '../../../incidents/incident-service.js';
 import { SEVERITIES } from '../../../incidents/incident.js';
+import type { CommandResult } from '../../../incidents/incident-service.js';
 import { declareIncidentModal } from '../../blocks/declare-modal.js';
 import { parseIncidentActionsBlockId } from '../../blocks/types.js';
 import { incidentIdValue } from '../incident-id.js';
@@ -51,10 +51,14 @@ export function changeSeverityAction(deps: ListenerDeps) {
     try {
       const parsed = severityAction.safeParse(action);
       if (!parsed.success) throw validationError('severity selection', parsed.error.issues);
-      const result = await deps.incidents.changeSeverity(parsed.data.block_id, parsed.data.selected_option.value, {
-        kind: 'slack',
-        userId: body.user.id,
-      });
+      const result = await deps.incidents.changeSeverity(
+        parsed.data.block_id,
+        parsed.data.selected_option.value,
+        {
+          kind: 'slack',
+          userId: body.user.id,
+        },
+      );
       if (!result.changed) await replyPrivately(respond, result.message);
     } catch (err) {
       await replyWithError(respond, err, deps.logger);

@@ -34,7 +34,10 @@ export function aisreCommand(deps: ListenerDeps) {
         }
         case 'status': {
           const id = await resolveIncidentId(rest[0], command.channel_id, deps.slackStore);
-          const [incident, alerts] = await Promise.all([deps.incidents.get(id), deps.incidents.alerts(id, 200)]);
+          const [incident, alerts] = await Promise.all([
+            deps.incidents.get(id),
+            deps.incidents.alerts(id, 200),
+          ]);
           await replyPrivately(respond, incidentStatusMessage(incident, alerts, now));
           return;
         }
@@ -55,9 +58,16 @@ export function aisreCommand(deps: ListenerDeps) {
           const explicit = parseIncidentRef(rest[0]) !== undefined && rest.length > 1;
           const severity = parseSeverity(explicit ? (rest[1] ?? '') : (rest[0] ?? ''));
           if (!severity) {
-            throw new AppError('validation_failed', 'Give a severity from SEV1 to SEV4, e.g. `/aisre sev INC-42 SEV2`.');
+            throw new AppError(
+              'validation_failed',
+              'Give a severity from SEV1 to SEV4, e.g. `/aisre sev INC-42 SEV2`.',
+            );
           }
-          const id = await resolveIncidentId(explicit ? rest[0] : undefined, command.channel_id, deps.slackStore);
+          const id = await resolveIncidentId(
+            explicit ? rest[0] : undefined,
+            command.channel_id,
+            deps.slackStore,
+          );
           await replyPrivately(respond, (await deps.incidents.changeSeverity(id, severity, actor)).message);
           return;
         }

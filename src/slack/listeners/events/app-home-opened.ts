@@ -11,7 +11,10 @@ export function appHomeOpened(deps: ListenerDeps) {
     if (event.tab !== 'home') return;
     try {
       const incidents = await deps.incidents.list({ statuses: OPEN_STATUSES, limit: 100 });
-      await client.views.publish({ user_id: event.user, view: appHomeView(incidents, deps.clock.now()) as never });
+      await client.views.publish({
+        user_id: event.user,
+        view: appHomeView(incidents, deps.clock.now()) as never,
+      });
     } catch (err) {
       deps.logger.warn({ err, user: event.user }, 'could not publish the App Home');
     }

@@ -1,7 +1,6 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { z } from 'zod';
-import { SEVERITIES } from '../../../incidents/incident.js';
-import { incidentRef } from '../../../incidents/incident.js';
+import { incidentRef, SEVERITIES } from '../../../incidents/incident.js';
 import { parseDeclareModalMetadata } from '../../blocks/declare-modal.js';
 import { escapeMrkdwn } from '../../blocks/mrkdwn.js';
 import { DECLARE_MODAL_IDS } from '../../blocks/types.js';
@@ -18,7 +17,9 @@ const stateSchema = z.object({
       .optional(),
   }),
   [DECLARE_MODAL_IDS.service.block]: z.object({ [DECLARE_MODAL_IDS.service.action]: textValue }).optional(),
-  [DECLARE_MODAL_IDS.description.block]: z.object({ [DECLARE_MODAL_IDS.description.action]: textValue }).optional(),
+  [DECLARE_MODAL_IDS.description.block]: z
+    .object({ [DECLARE_MODAL_IDS.description.action]: textValue })
+    .optional(),
 });
 
 /**
@@ -29,7 +30,8 @@ export function declareSubmission(deps: ListenerDeps) {
   return async ({ ack, view, body, client }: ViewArgs): Promise<void> => {
     const parsed = stateSchema.safeParse(view.state.values);
     const values = parsed.success ? parsed.data : undefined;
-    const title = values?.[DECLARE_MODAL_IDS.title.block]?.[DECLARE_MODAL_IDS.title.action]?.value?.trim() ?? '';
+    const title =
+      values?.[DECLARE_MODAL_IDS.title.block]?.[DECLARE_MODAL_IDS.title.action]?.value?.trim() ?? '';
     const severity =
       values?.[DECLARE_MODAL_IDS.severity.block]?.[DECLARE_MODAL_IDS.severity.action]?.selected_option?.value;
     const errors: Record<string, string> = {};
@@ -40,7 +42,8 @@ export function declareSubmission(deps: ListenerDeps) {
       return;
     }
     await ack();
-    const service = values?.[DECLARE_MODAL_IDS.service.block]?.[DECLARE_MODAL_IDS.service.action]?.value ?? null;
+    const service =
+      values?.[DECLARE_MODAL_IDS.service.block]?.[DECLARE_MODAL_IDS.service.action]?.value ?? null;
     const description =
       values?.[DECLARE_MODAL_IDS.description.block]?.[DECLARE_MODAL_IDS.description.action]?.value ?? null;
     const actor = { kind: 'slack', userId: body.user.id } as const;
