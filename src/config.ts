@@ -73,77 +73,81 @@ const slackIdList = (prefixes: string) =>
       }),
   );
 
-const envSchema = z
-  .object({
-    PORT: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
-    HOST: z.preprocess(blankToUndefined, z.string().default('0.0.0.0')),
-    PUBLIC_URL: z.preprocess(blankToUndefined, z.url().optional()),
-    DATABASE_URL: z.preprocess(
-      blankToUndefined,
-      z
-        .string()
-        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection string')
-        .optional(),
-    ),
-    AISRE_DATA_DIR: z.preprocess(blankToUndefined, z.string().default('./.aisre')),
-    SLACK_BOT_TOKEN: z.preprocess(
-      blankToUndefined,
-      z.string().startsWith('xoxb-', 'must be a bot token (xoxb-…)').optional(),
-    ),
-    SLACK_SIGNING_SECRET: optionalString,
-    SLACK_APP_TOKEN: z.preprocess(
-      blankToUndefined,
-      z.string().startsWith('xapp-', 'must be an app-level token (xapp-…)').optional(),
-    ),
-    SLACK_API_URL: z.preprocess(blankToUndefined, z.url().optional()),
-    SLACK_INCIDENTS_CHANNEL: z.preprocess(
-      blankToUndefined,
-      z
-        .string()
-        .regex(/^[CG][A-Z0-9]{2,}$/, 'must be a channel id such as C0123ABCD, not a #name')
-        .optional(),
-    ),
-    SLACK_RESPONDERS: slackIdList('UWS'),
-    ALERTMANAGER_TOKEN: optionalString,
-    ALERTMANAGER_ALLOW_UNAUTHENTICATED: booleanFlag,
-    ALERTMANAGER_MAX_BODY_BYTES: z.preprocess(
-      blankToUndefined,
-      z.coerce.number().int().min(1024).default(1_048_576),
-    ),
-    AISRE_API_TOKEN: optionalString,
-    AISRE_SEVERITY_MAP: z.preprocess(blankToUndefined, severityMap),
-    LOG_LEVEL: z.preprocess(
-      blankToUndefined,
-      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    ),
-  })
-  .superRefine((env, ctx) => {
-    if (!env.ALERTMANAGER_TOKEN && !env.ALERTMANAGER_ALLOW_UNAUTHENTICATED) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['ALERTMANAGER_TOKEN'],
-        message:
-          'is required so that /alertmanager refuses anonymous posts ' +
-          '(set ALERTMANAGER_ALLOW_UNAUTHENTICATED=true to opt out explicitly)',
-      });
+const envSchema = z.object({
+  PORT: z.preprocess(
+    blankToUndefined,
+    z.coerce.number({ message: 'must be a port number' }).int().min(0).max(65535).default(3000),
+  ),
+  HOST: z.preprocess(blankToUndefined, z.string().default('0.0.0.0')),
+  PUBLIC_URL: z.preprocess(blankToUndefined, z.url().optional()),
+  DATABASE_URL: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection string')
+      .optional(),
+  ),
+  AISRE_DATA_DIR: z.preprocess(blankToUndefined, z.string().default('./.aisre')),
+  SLACK_BOT_TOKEN: z.preprocess(
+    blankToUndefined,
+    z.string().startsWith('xoxb-', 'must be a bot token (xoxb-…)').optional(),
+  ),
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_APP_TOKEN: z.preprocess(
+    blankToUndefined,
+    z.string().startsWith('xapp-', 'must be an app-level token (xapp-…)').optional(),
+  ),
+  SLACK_API_URL: z.preprocess(blankToUndefined, z.url().optional()),
+  SLACK_INCIDENTS_CHANNEL: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^[CG][A-Z0-9]{2,}$/, 'must be a channel id such as C0123ABCD, not a #name')
+      .optional(),
+  ),
+  SLACK_RESPONDERS: slackIdList('UWS'),
+  ALERTMANAGER_TOKEN: optionalString,
+  ALERTMANAGER_ALLOW_UNAUTHENTICATED: booleanFlag,
+  ALERTMANAGER_MAX_BODY_BYTES: z.preprocess(
+    blankToUndefined,
+    z.coerce.number({ message: 'must be a number of bytes' }).int().min(1024).default(1_048_576),
+  ),
+  AISRE_API_TOKEN: optionalString,
+  AISRE_SEVERITY_MAP: z.preprocess(blankToUndefined, severityMap),
+  LOG_LEVEL: z.preprocess(
+    blankToUndefined,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+});
+
+/**
+ * Rules that span variables. They read the raw values so that they are reported even when
+ * another variable is invalid: zod skips refinements of an object that already failed.
+ */
+function crossFieldProblems(env: Record<string, string | undefined>): string[] {
+  const set = (name: string) => (env[name]?.trim() ?? '') !== '';
+  const problems: string[] = [];
+  const optOut = ['true', '1', 'yes'].includes(env.ALERTMANAGER_ALLOW_UNAUTHENTICATED?.trim() ?? '');
+  if (!set('ALERTMANAGER_TOKEN') && !optOut) {
+    problems.push(
+      'ALERTMANAGER_TOKEN is required so that /alertmanager refuses anonymous posts ' +
+        '(set ALERTMANAGER_ALLOW_UNAUTHENTICATED=true to opt out explicitly)',
+    );
+  }
+  if (set('SLACK_BOT_TOKEN')) {
+    if (!set('SLACK_SIGNING_SECRET') && !set('SLACK_APP_TOKEN')) {
+      problems.push(
+        'SLACK_SIGNING_SECRET is required with SLACK_BOT_TOKEN unless SLACK_APP_TOKEN enables Socket Mode',
+      );
     }
-    if (env.SLACK_BOT_TOKEN) {
-      if (!env.SLACK_SIGNING_SECRET && !env.SLACK_APP_TOKEN) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['SLACK_SIGNING_SECRET'],
-          message: 'is required with SLACK_BOT_TOKEN unless SLACK_APP_TOKEN enables Socket Mode',
-        });
-      }
-      if (!env.SLACK_INCIDENTS_CHANNEL) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['SLACK_INCIDENTS_CHANNEL'],
-          message: 'is required with SLACK_BOT_TOKEN: incidents are announced there',
-        });
-      }
+    if (!set('SLACK_INCIDENTS_CHANNEL')) {
+      problems.push(
+        'SLACK_INCIDENTS_CHANNEL is required with SLACK_BOT_TOKEN: incidents are announced there',
+      );
     }
-  });
+  }
+  return problems;
+}
 
 /** The validated, typed configuration: built once in the composition root and passed down. */
 export interface Config {
@@ -189,14 +193,13 @@ export class ConfigError extends Error {
 export function loadConfig(overrides: Record<string, string | undefined> = {}): Config {
   const env = { ...process.env, ...overrides };
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
-        const variable = issue.path.join('.') || 'environment';
-        return `${variable} ${issue.message}`;
-      }),
-    );
-  }
+  const problems = [
+    ...(parsed.error?.issues ?? []).map(
+      (issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`,
+    ),
+    ...crossFieldProblems(env),
+  ];
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const secrets = SECRET_VARIABLES.map((name) => e[name]).filter(
     (value): value is string => typeof value === 'string' && value.length > 0,

@@ -13,6 +13,7 @@ export function incidentChannelName(incident: Pick<Incident, 'title' | 'createdA
   const slug =
     incident.title
       .normalize('NFKD')
+      .replace(/\p{M}/gu, '')
       .toLowerCase()
       .replace(/[^a-z0-9]+/g, '-')
       .replace(/^-+|-+$/g, '') || 'incident';
