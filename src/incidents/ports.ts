@@ -1,31 +1,23 @@
-import type {
-  AlertOccurrence,
-  AlertStatus,
-  Incident,
-  IncidentSource,
-  IncidentStatus,
-  NewTimelineEntry,
-  Severity,
-  TimelineEntry,
-} from './incident.js';
+import type { AlertOccurrence, Incident, IncidentStatus, NewTimelineEntry, TimelineEntry } from './incident.js';
 
-export interface NewIncident {
-  title: string;
-  severity: Severity;
-  source: IncidentSource;
-  service: string | null;
-  description: string | null;
-  layerHint: string | null;
-  receiver: string | null;
-  groupKey: string | null;
-  groupLabels: Record<string, string>;
-  runbookUrl: string | null;
-  generatorUrl: string | null;
-  externalUrl: string | null;
-  commanderId: string | null;
-  responderIds: string[];
-  at: Date;
-}
+/** What opening an incident needs; everything else starts at its initial value. */
+export type NewIncident = Pick<
+  Incident,
+  | 'title'
+  | 'severity'
+  | 'source'
+  | 'service'
+  | 'description'
+  | 'layerHint'
+  | 'receiver'
+  | 'groupKey'
+  | 'groupLabels'
+  | 'runbookUrl'
+  | 'generatorUrl'
+  | 'externalUrl'
+  | 'commanderId'
+  | 'responderIds'
+> & { at: Date };
 
 export type IncidentPatch = Partial<
   Pick<
@@ -61,19 +53,7 @@ export interface IncidentStore {
   list(filter: IncidentFilter): Promise<Incident[]>;
 }
 
-export interface NewAlertOccurrence {
-  incidentId: number;
-  receiver: string;
-  fingerprint: string;
-  startsAt: Date;
-  endsAt: Date | null;
-  status: AlertStatus;
-  alertname: string;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  generatorUrl: string | null;
-  seenAt: Date;
-}
+export type NewAlertOccurrence = Omit<AlertOccurrence, 'id' | 'firstSeenAt' | 'resolvedSeenAt'> & { seenAt: Date };
 
 export interface OccurrenceKey {
   fingerprint: string;

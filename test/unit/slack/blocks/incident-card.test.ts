@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { AlertOccurrence, Incident } from '../../../../src/incidents/incident.js';
 import { type IncidentCardView, incidentCardMessage } from '../../../../src/slack/blocks/incident-card.js';
 import { incidentStatusMessage } from '../../../../src/slack/blocks/incident-list.js';
 import {
@@ -13,63 +12,14 @@ import {
   type StaticSelectElement,
   type TextObject,
 } from '../../../../src/slack/blocks/types.js';
+import { alertFixture, incidentFixture } from '../../../support/domain-fixtures.js';
 
 const NOW = new Date('2026-11-24T21:30:00Z');
 
-function makeIncident(overrides: Partial<Incident> = {}): Incident {
-  return {
-    id: 42,
-    title: 'RAG answers cite stale documents',
-    status: 'triggered',
-    severity: 'SEV2',
-    source: 'alertmanager',
-    service: 'rag-api',
-    description: null,
-    layerHint: 'retrieval',
-    receiver: 'aisre',
-    groupKey: '{}:{alertname="RetrievalRecallDrop"}',
-    groupLabels: { alertname: 'RetrievalRecallDrop' },
-    runbookUrl: 'https://runbooks.example.com/retrieval',
-    generatorUrl: 'http://prometheus:9090/graph?g0.expr=recall&g0.tab=1',
-    externalUrl: 'http://alertmanager:9093',
-    commanderId: 'U0COMMANDER',
-    responderIds: ['U0ALICE', 'U0BOB'],
-    alertsFiring: 2,
-    alertsResolved: 1,
-    truncatedAlerts: 0,
-    allAlertsResolvedAt: null,
-    createdAt: new Date('2026-11-22T21:05:00Z'),
-    updatedAt: new Date('2026-11-22T21:06:00Z'),
-    acknowledgedAt: null,
-    mitigatedAt: null,
-    resolvedAt: null,
-    ...overrides,
-  };
-}
-
-function makeAlert(n: number, overrides: Partial<AlertOccurrence> = {}): AlertOccurrence {
-  return {
-    id: n,
-    incidentId: 42,
-    receiver: 'aisre',
-    fingerprint: `fp${n}`,
-    startsAt: new Date('2026-11-22T21:00:00Z'),
-    endsAt: null,
-    status: 'firing',
-    alertname: 'RetrievalRecallDrop',
-    labels: { alertname: 'RetrievalRecallDrop', service: 'rag-api', index: `shard-${n}` },
-    annotations: {},
-    generatorUrl: null,
-    firstSeenAt: new Date('2026-11-22T21:05:00Z'),
-    resolvedSeenAt: null,
-    ...overrides,
-  };
-}
-
 function card(overrides: Partial<IncidentCardView> = {}): SlackMessage {
   return incidentCardMessage({
-    incident: makeIncident(),
-    alerts: [makeAlert(1), makeAlert(2), makeAlert(3, { status: 'resolved' })],
+    incident: incidentFixture(),
+    alerts: [alertFixture(1), alertFixture(2), alertFixture(3, { status: 'resolved' })],
     channelId: 'C0INC42',
     now: NOW,
     ...overrides,
@@ -171,9 +121,9 @@ describe('incidentCardMessage', () => {
 
   it('escapes hostile alert labels, alert names and titles', () => {
     const message = card({
-      incident: makeIncident({ title: '<!here> outage', service: '<@U999>' }),
+      incident: incidentFixture({ title: '<!here> outage', service: '<@U999>' }),
       alerts: [
-        makeAlert(1, {
+        alertFixture(1, {
           alertname: '<!everyone>',
           labels: { service: '<!channel>', model: '<https://evil.example|click>' },
         }),
@@ -195,13 +145,13 @@ describe('incidentCardMessage', () => {
   it('stays within Slack limits with 1000 alerts, huge label values and a huge title', () => {
     const huge = '<&">'.repeat(500);
     const alerts = Array.from({ length: 1000 }, (_, n) =>
-      makeAlert(n, {
+      alertFixture(n, {
         alertname: huge,
         labels: { service: huge, model: huge, layer: huge, pod: huge },
       }),
     );
     const message = card({
-      incident: makeIncident({
+      incident: incidentFixture({
         title: 'T'.repeat(5000),
         description: huge,
         service: huge,
@@ -222,7 +172,7 @@ describe('incidentCardMessage', () => {
   });
 
   it('lists at most a screenful of ordinary alerts and says how many it left out', () => {
-    const alerts = Array.from({ length: 1000 }, (_, n) => makeAlert(n));
+    const alerts = Array.from({ length: 1000 }, (_, n) => alertFixture(n));
     const message = card({ alerts });
     expectWithinSlackLimits(message);
     expect(allText(message)).toContain('…and 980 more');
@@ -231,8 +181,8 @@ describe('incidentCardMessage', () => {
   it('lists firing alerts before resolved ones', () => {
     const message = card({
       alerts: [
-        makeAlert(1, { status: 'resolved', alertname: 'ResolvedOne' }),
-        makeAlert(2, { alertname: 'StillFiring' }),
+        alertFixture(1, { status: 'resolved', alertname: 'ResolvedOne' }),
+        alertFixture(2, { alertname: 'StillFiring' }),
       ],
     });
     const text = allText(message);
@@ -249,7 +199,7 @@ describe('incidentCardMessage', () => {
     ['investigating', [ACTION_IDS.changeSeverity, ACTION_IDS.resolve]],
     ['mitigated', [ACTION_IDS.startDiagnosis, ACTION_IDS.changeSeverity, ACTION_IDS.resolve]],
   ] as const)('offers the actions that make sense while %s', (status, expected) => {
-    expect(actionsBlockIds(card({ incident: makeIncident({ status }) }))).toEqual(expected);
+    expect(actionsBlockIds(card({ incident: incidentFixture({ status }) }))).toEqual(expected);
   });
 
   it('puts the incident id on every button and in the actions block id', () => {
@@ -270,7 +220,7 @@ describe('incidentCardMessage', () => {
   });
 
   it('preselects the current severity', () => {
-    const select = elements(card({ incident: makeIncident({ severity: 'SEV1' }) })).find(
+    const select = elements(card({ incident: incidentFixture({ severity: 'SEV1' }) })).find(
       (element): element is StaticSelectElement => element.type === 'static_select',
     );
     expect(select?.options.map((option) => option.value)).toEqual(['SEV1', 'SEV2', 'SEV3', 'SEV4']);
@@ -280,7 +230,7 @@ describe('incidentCardMessage', () => {
 
   it('offers to resolve right in a banner once every alert has resolved', () => {
     const message = card({
-      incident: makeIncident({
+      incident: incidentFixture({
         status: 'acknowledged',
         alertsFiring: 0,
         alertsResolved: 3,
@@ -299,7 +249,7 @@ describe('incidentCardMessage', () => {
 
   it('shows no actions once resolved, only when it was resolved', () => {
     const message = card({
-      incident: makeIncident({
+      incident: incidentFixture({
         status: 'resolved',
         allAlertsResolvedAt: new Date('2026-11-23T08:00:00Z'),
         resolvedAt: new Date('2026-11-23T09:15:00Z'),
@@ -314,13 +264,13 @@ describe('incidentCardMessage', () => {
   });
 
   it('shows no actions once cancelled', () => {
-    const message = card({ incident: makeIncident({ status: 'cancelled', resolvedAt: NOW }) });
+    const message = card({ incident: incidentFixture({ status: 'cancelled', resolvedAt: NOW }) });
     expect(elements(message)).toEqual([]);
     expect(allText(message)).toContain('🚫 Cancelled');
   });
 
   it('warns when Alertmanager left alerts out', () => {
-    expect(allText(card({ incident: makeIncident({ truncatedAlerts: 7 }) }))).toContain(
+    expect(allText(card({ incident: incidentFixture({ truncatedAlerts: 7 }) }))).toContain(
       'Alertmanager left out 7 alerts from the latest notification',
     );
     expect(allText(card())).not.toContain('left out');
@@ -331,7 +281,7 @@ describe('incidentCardMessage', () => {
     expect(text).toContain('<https://runbooks.example.com/retrieval|Runbook>');
     expect(text).toContain('<http://prometheus:9090/graph?g0.expr=recall&amp;g0.tab=1|Prometheus>');
     expect(text).toContain('<http://alertmanager:9093|Alertmanager>');
-    const hostile = allText(card({ incident: makeIncident({ runbookUrl: 'javascript:alert(1)' }) }));
+    const hostile = allText(card({ incident: incidentFixture({ runbookUrl: 'javascript:alert(1)' }) }));
     expect(hostile).not.toContain('<javascript:');
   });
 });
@@ -339,8 +289,8 @@ describe('incidentCardMessage', () => {
 describe('incidentStatusMessage', () => {
   it('is the card without anything clickable', () => {
     const message = incidentStatusMessage(
-      makeIncident({ allAlertsResolvedAt: new Date('2026-11-24T21:00:00Z') }),
-      [makeAlert(1)],
+      incidentFixture({ allAlertsResolvedAt: new Date('2026-11-24T21:00:00Z') }),
+      [alertFixture(1)],
       NOW,
     );
     expect(elements(message)).toEqual([]);

@@ -10,38 +10,23 @@ import { incidentAnnouncementMessage } from '../../../../src/slack/blocks/incide
 import { incidentListMessage } from '../../../../src/slack/blocks/incident-list.js';
 import { renderMessageAsText } from '../../../../src/slack/blocks/text-render.js';
 import { ACTION_IDS, DECLARE_MODAL_IDS, VIEW_IDS } from '../../../../src/slack/blocks/types.js';
+import { incidentFixture } from '../../../support/domain-fixtures.js';
 
 const NOW = new Date('2026-11-24T12:00:00Z');
 
 function makeIncident(overrides: Partial<Incident> = {}): Incident {
-  return {
-    id: 42,
+  return incidentFixture({
     title: 'Guardrail blocks all answers',
-    status: 'triggered',
     severity: 'SEV1',
-    source: 'alertmanager',
     service: 'guardrails',
-    description: null,
     layerHint: 'safety',
-    receiver: 'aisre',
-    groupKey: 'g',
-    groupLabels: {},
-    runbookUrl: null,
-    generatorUrl: null,
-    externalUrl: null,
     commanderId: null,
     responderIds: [],
     alertsFiring: 3,
-    alertsResolved: 1,
-    truncatedAlerts: 0,
-    allAlertsResolvedAt: null,
     createdAt: new Date('2026-11-24T11:00:00Z'),
     updatedAt: new Date('2026-11-24T11:00:00Z'),
-    acknowledgedAt: null,
-    mitigatedAt: null,
-    resolvedAt: null,
     ...overrides,
-  };
+  });
 }
 
 function manyIncidents(count: number): Incident[] {

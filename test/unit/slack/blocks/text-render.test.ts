@@ -3,21 +3,16 @@ import type { AlertOccurrence, Incident } from '../../../../src/incidents/incide
 import { declareIncidentModal } from '../../../../src/slack/blocks/declare-modal.js';
 import { incidentCardMessage } from '../../../../src/slack/blocks/incident-card.js';
 import { renderMessageAsText } from '../../../../src/slack/blocks/text-render.js';
+import { alertFixture, incidentFixture } from '../../../support/domain-fixtures.js';
 
 const NOW = new Date('2026-11-22T23:05:00Z');
 
 function makeIncident(overrides: Partial<Incident> = {}): Incident {
-  return {
+  return incidentFixture({
     id: 7,
     title: 'Embedding service timeouts',
-    status: 'triggered',
     severity: 'SEV1',
-    source: 'alertmanager',
     service: 'embedder',
-    description: null,
-    layerHint: 'retrieval',
-    receiver: 'aisre',
-    groupKey: 'g',
     groupLabels: { alertname: 'EmbeddingTimeouts' },
     runbookUrl: 'https://runbooks.example.com/embedder?section=timeouts&lang=en',
     generatorUrl: null,
@@ -26,33 +21,17 @@ function makeIncident(overrides: Partial<Incident> = {}): Incident {
     responderIds: [],
     alertsFiring: 1,
     alertsResolved: 0,
-    truncatedAlerts: 0,
-    allAlertsResolvedAt: null,
-    createdAt: new Date('2026-11-22T21:05:00Z'),
     updatedAt: new Date('2026-11-22T21:05:00Z'),
-    acknowledgedAt: null,
-    mitigatedAt: null,
-    resolvedAt: null,
     ...overrides,
-  };
+  });
 }
 
 function makeAlert(labels: Record<string, string>): AlertOccurrence {
-  return {
-    id: 1,
+  return alertFixture(1, {
     incidentId: 7,
-    receiver: 'aisre',
-    fingerprint: 'fp1',
-    startsAt: new Date('2026-11-22T21:00:00Z'),
-    endsAt: null,
-    status: 'firing',
     alertname: 'EmbeddingTimeouts',
     labels: { alertname: 'EmbeddingTimeouts', ...labels },
-    annotations: {},
-    generatorUrl: null,
-    firstSeenAt: new Date('2026-11-22T21:05:00Z'),
-    resolvedSeenAt: null,
-  };
+  });
 }
 
 describe('renderMessageAsText', () => {
