@@ -94,7 +94,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     if (candidate.name === 'KnexTimeoutError') return true;
     if (
       typeof candidate.message === 'string' &&
-      /Connection terminated|connection is closed|PGlite is closed|Unable to acquire a connection/i.test(
+      /Connection terminated|connection is closed|PGlite is closed|Unable to acquire a connection|not currently accepting connections|the database system is (starting up|shutting down)/i.test(
         candidate.message,
       )
     ) {

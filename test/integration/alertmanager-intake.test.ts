@@ -314,14 +314,14 @@ describe(`POST /alertmanager (${TEST_DB_KIND})`, () => {
       const name = url.pathname.slice(1);
       const admin = new pg.Client({ connectionString: url.toString().replace(`/${name}`, '/postgres') });
       await admin.connect();
-      await admin.query(`alter database ${name} connection limit 0`);
+      await admin.query(`alter database ${name} allow_connections false`);
       await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name]);
       try {
         const response = await service.postAlerts(body);
         expect(response.status).toBe(503);
         expect(response.body.error).toBe('unavailable');
       } finally {
-        await admin.query(`alter database ${name} connection limit -1`);
+        await admin.query(`alter database ${name} allow_connections true`);
         await admin.end();
       }
       const retried = await service.postAlerts(body);

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/database.js';
@@ -136,14 +137,26 @@ describe.runIf(TEST_DB_KIND === 'pglite')('embedded database directory lock', ()
     const lockPath = path.join(database.config.dataDir, 'aisre.lock');
     const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
     try {
-      await writeFile(lockPath, String(holder.pid));
+      await writeFile(lockPath, JSON.stringify({ pid: holder.pid, host: hostname() }));
       await expect(openDatabase(database.config)).rejects.toThrow(
-        new RegExp(`Another aisre process \\(pid ${holder.pid}\\) is using the embedded database`),
+        new RegExp(`Another aisre process \\(pid ${holder.pid} on .*\\) is using the embedded database`),
       );
     } finally {
       holder.kill();
     }
     await new Promise((resolve) => holder.once('exit', resolve));
+    const db = await openDatabase(database.config);
+    await db.close();
+  });
+
+  it('trusts a heartbeat, not a pid, for holders on other hosts (containers sharing a volume)', async () => {
+    database = await createTestDatabase('pglite');
+    if (database.config.kind !== 'pglite') throw new Error('expected PGlite');
+    const lockPath = path.join(database.config.dataDir, 'aisre.lock');
+    await writeFile(lockPath, JSON.stringify({ pid: 1, host: 'another-container' }));
+    await expect(openDatabase(database.config)).rejects.toThrow(/pid 1 on another-container/);
+    const longAgo = new Date(Date.now() - 60_000);
+    await utimes(lockPath, longAgo, longAgo);
     const db = await openDatabase(database.config);
     await db.close();
   });
