@@ -97,9 +97,10 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['status', 'incident_id', 'id']);
   });
   await knex.raw(
-    "alter table slack_outbox add constraint slack_outbox_status_check check (status in ('pending','done','dead'))",
+    "alter table slack_outbox add constraint slack_outbox_status_check check (status in ('pending','running','done','dead'))",
   );
-  // A burst of changes to one incident collapses into a single pending card update.
+  // A burst of changes to one incident collapses into a single pending card update. An update
+  // being delivered is 'running', so a change made meanwhile queues a new one instead of being lost.
   await knex.raw(
     "create unique index slack_outbox_pending_update_idx on slack_outbox (incident_id, kind) where status = 'pending' and kind = 'incident.updated'",
   );

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDuration } from './checks/templates.js';
 import { SEVERITIES, type Severity } from './incidents/incident.js';
 
 /** Variables whose values never appear in logs or error messages. */
@@ -9,6 +10,8 @@ export const SECRET_VARIABLES = [
   'SLACK_APP_TOKEN',
   'ALERTMANAGER_TOKEN',
   'AISRE_API_TOKEN',
+  'PROMETHEUS_BEARER_TOKEN',
+  'LLM_API_KEY',
 ] as const;
 
 const DEFAULT_SEVERITY_MAP =
@@ -114,6 +117,20 @@ const envSchema = z.object({
   ),
   AISRE_API_TOKEN: optionalString,
   AISRE_SEVERITY_MAP: z.preprocess(blankToUndefined, severityMap),
+  AISRE_RUNBOOKS_DIR: z.preprocess(blankToUndefined, z.string().default('./runbooks')),
+  AISRE_AUTO_DIAGNOSE: booleanFlag,
+  AISRE_DIAGNOSIS_RECHECK: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^\d+(s|m|h)$/, 'must be a duration such as 90s, 2m or 1h')
+      .default('2m'),
+  ),
+  PROMETHEUS_URL: z.preprocess(blankToUndefined, z.url().optional()),
+  PROMETHEUS_PUBLIC_URL: z.preprocess(blankToUndefined, z.url().optional()),
+  PROMETHEUS_BEARER_TOKEN: optionalString,
+  LLM_BASE_URL: z.preprocess(blankToUndefined, z.url().optional()),
+  LLM_API_KEY: optionalString,
   LOG_LEVEL: z.preprocess(
     blankToUndefined,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -174,6 +191,13 @@ export interface Config {
   alertmanager: { token: string | undefined; allowUnauthenticated: boolean; maxBodyBytes: number };
   apiToken: string | undefined;
   severityMap: ReadonlyMap<string, Severity>;
+  diagnosis: {
+    runbooksDir: string;
+    autoStart: boolean;
+    recheckAfterMs: number;
+    prometheus: { url: string | undefined; publicUrl: string | undefined; bearerToken: string | undefined };
+    llm: { baseUrl: string | undefined; apiKey: string | undefined };
+  };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   secrets: string[];
 }
@@ -234,6 +258,17 @@ export function loadConfig(overrides: Record<string, string | undefined> = {}): 
     },
     apiToken: e.AISRE_API_TOKEN,
     severityMap: e.AISRE_SEVERITY_MAP,
+    diagnosis: {
+      runbooksDir: e.AISRE_RUNBOOKS_DIR,
+      autoStart: e.AISRE_AUTO_DIAGNOSE,
+      recheckAfterMs: parseDuration(e.AISRE_DIAGNOSIS_RECHECK),
+      prometheus: {
+        url: e.PROMETHEUS_URL,
+        publicUrl: e.PROMETHEUS_PUBLIC_URL,
+        bearerToken: e.PROMETHEUS_BEARER_TOKEN,
+      },
+      llm: { baseUrl: e.LLM_BASE_URL, apiKey: e.LLM_API_KEY },
+    },
     logLevel: e.LOG_LEVEL,
     secrets,
   };

@@ -1,11 +1,21 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ActionCatalog } from './actions/action-catalog.js';
+import { ChangeService } from './changes/change-service.js';
+import { createCheckRegistry } from './checks/built-in-checks.js';
+import type { CheckRegistry } from './checks/check-registry.js';
+import { createNodeCheckRunner } from './checks/node-check-runner.js';
 import type { Config } from './config.js';
 import { type Database, openDatabase } from './db/database.js';
 import { migrateLatest, pendingMigrations } from './db/migrations.js';
+import { KnexGoldenBaselineStore } from './db/stores/golden-baseline-store.js';
 import { KnexSlackDeliveryStore } from './db/stores/slack-delivery-store.js';
 import { createKnexUnitOfWork } from './db/unit-of-work.js';
+import { DiagnosisEngine } from './diagnosis/diagnosis-engine.js';
+import { RunbookLibrary } from './diagnosis/runbook-library.js';
+import { type LoadedRunbook, loadRunbooks } from './diagnosis/runbook-loader.js';
 import { alertmanagerRouter } from './http/alertmanager-route.js';
+import { changesRouter } from './http/changes-route.js';
 import { errorHandler } from './http/error-handler.js';
 import { operationsRouter } from './http/health-routes.js';
 import { createHttpApp, notFound } from './http/http-app.js';
@@ -36,6 +46,7 @@ export interface RunningAisre {
   port: number;
   db: Database;
   incidents: IncidentService;
+  diagnosis: DiagnosisEngine;
   outbox: OutboxWorker;
   logger: Logger;
   stop(): Promise<void>;
@@ -43,6 +54,27 @@ export interface RunningAisre {
 
 const systemClock: Clock = { now: () => new Date() };
 const SHUTDOWN_GRACE_MS = 10_000;
+const RECHECK_POLL_MS = 5_000;
+
+/** A missing runbooks directory leaves diagnosis unavailable rather than stopping the service. */
+async function loadRunbookDirectory(
+  directory: string,
+  checks: CheckRegistry,
+  logger: Logger,
+): Promise<LoadedRunbook[]> {
+  try {
+    const loaded = await loadRunbooks(directory, { checks, actions: new ActionCatalog() });
+    logger.info({ runbooks: loaded.map((r) => `${r.runbook.id}@${r.version}`) }, 'loaded runbooks');
+    return loaded;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    logger.warn(
+      { directory },
+      'no runbooks directory: diagnosis is unavailable until AISRE_RUNBOOKS_DIR points at one',
+    );
+    return [];
+  }
+}
 
 /**
  * The composition root: config → database → domain services → Slack delivery → HTTP. Nothing
@@ -52,6 +84,11 @@ const SHUTDOWN_GRACE_MS = 10_000;
 export async function startAisre(config: Config, options: StartOptions = {}): Promise<RunningAisre> {
   const logger = options.logger ?? createLogger({ level: config.logLevel, secrets: config.secrets });
   const clock = options.clock ?? systemClock;
+  // Runbooks are checked before anything opens, so a broken one stops startup with its file and path.
+  const checkRegistry = createCheckRegistry();
+  const runbooks = new RunbookLibrary(
+    await loadRunbookDirectory(config.diagnosis.runbooksDir, checkRegistry, logger),
+  );
   const db = await openDatabase(config.database);
   try {
     const applied = await migrateLatest(db.knex);
@@ -67,6 +104,32 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
   const uow = createKnexUnitOfWork(db.knex, () => outbox?.wake());
   const incidents = new IncidentService({ uow, clock });
   const intake = new AlertIntakeService({ uow, clock, severityMap: config.severityMap });
+  const changes = new ChangeService({ uow, clock });
+  const diagnosis = new DiagnosisEngine({
+    uow,
+    runbooks,
+    clock,
+    logger: logger.child({ component: 'diagnosis' }),
+    recheckAfterMs: config.diagnosis.recheckAfterMs,
+    checks: createNodeCheckRunner({
+      registry: checkRegistry,
+      clock,
+      logger,
+      deps: {
+        prometheus: {
+          url: config.diagnosis.prometheus.url,
+          publicUrl: config.diagnosis.prometheus.publicUrl,
+          headers: config.diagnosis.prometheus.bearerToken
+            ? { authorization: `Bearer ${config.diagnosis.prometheus.bearerToken}` }
+            : {},
+        },
+        llm: config.diagnosis.llm,
+        changes: uow.read.changes,
+        goldenBaselines: new KnexGoldenBaselineStore(db.knex),
+        fetch: globalThis.fetch,
+      },
+    }),
+  });
 
   let gateway: SlackGateway;
   if (config.slack.enabled) {
@@ -83,6 +146,7 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
     store: slackStore,
     gateway,
     incidents,
+    diagnosis: uow.read.diagnosis,
     incidentsChannel: config.slack.enabled
       ? config.slack.incidentsChannel
       : (config.slack.incidentsChannel ?? 'incidents'),
@@ -101,7 +165,7 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
 
   let draining = false;
   const http = createHttpApp({ metrics, isDraining: () => draining });
-  const listenerDeps = { incidents, slackStore, clock, metrics, logger };
+  const listenerDeps = { incidents, diagnosis, slackStore, clock, metrics, logger };
   const slackApp = config.slack.enabled
     ? createSlackApp({
         botToken: config.slack.botToken,
@@ -128,6 +192,13 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
   http.use(
     alertmanagerRouter({
       intake,
+      onIncidentOpened: config.diagnosis.autoStart
+        ? (incidentId) => {
+            diagnosis
+              .start(incidentId, { kind: 'system' })
+              .catch((err: unknown) => logger.warn({ err, incidentId }, 'automatic diagnosis did not start'));
+          }
+        : undefined,
       token: config.alertmanager.token,
       allowUnauthenticated: config.alertmanager.allowUnauthenticated,
       maxBodyBytes: config.alertmanager.maxBodyBytes,
@@ -136,6 +207,7 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
     }),
   );
   http.use(incidentsApiRouter({ incidents, slack: slackStore, token: config.apiToken }));
+  http.use(changesRouter({ changes, token: config.apiToken, clock, logger }));
   http.use(notFound);
   http.use(errorHandler(logger));
 
@@ -150,6 +222,13 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
   outbox.start();
+  const resumed = await diagnosis.resumeAll();
+  if (resumed > 0) logger.info({ sessions: resumed }, 'resumed diagnosis sessions');
+  // Question deadlines live in the database; this only looks for due ones.
+  const recheckTimer = setInterval(() => {
+    diagnosis.recheckDue().catch((err: unknown) => logger.error({ err }, 'diagnosis recheck failed'));
+  }, RECHECK_POLL_MS);
+  recheckTimer.unref();
   await slackApp?.start();
   logger.info(
     { url, database: db.kind, slack: config.slack.enabled ? 'web-api' : 'console' },
@@ -162,6 +241,8 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
       draining = true;
       logger.info('shutting down: intake stopped, draining in-flight work');
       await closeServer(server);
+      clearInterval(recheckTimer);
+      await diagnosis.stop();
       await outbox?.stop();
       await slackApp
         ?.stop()
@@ -172,7 +253,7 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
     return stopping;
   };
 
-  return { url, port, db, incidents, outbox, logger, stop };
+  return { url, port, db, incidents, diagnosis, outbox, logger, stop };
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

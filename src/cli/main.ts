@@ -5,6 +5,7 @@ import { migrateLatest, migrateRollback, pendingMigrations } from '../db/migrati
 import { AppError } from '../errors.js';
 import { startAisre } from '../main.js';
 import { runDemo } from './demo.js';
+import { runbookCommand } from './runbook-commands.js';
 
 const USAGE = `aisre: incident response for AI systems, in Slack
 
@@ -13,6 +14,9 @@ Usage:
   aisre migrate               apply pending database migrations
   aisre migrate --status      list pending migrations
   aisre migrate --rollback    undo the last batch of migrations (--all for every batch)
+  aisre runbook validate [file]   check runbooks (all of AISRE_RUNBOOKS_DIR, or one file)
+  aisre runbook schema        print the runbook JSON Schema (for editors)
+  aisre runbook mermaid [id]  print a runbook's tree as a Mermaid flowchart
   aisre demo [--keep]         run a self-contained demo on embedded PGlite
   aisre help                  show this help
 
@@ -66,6 +70,11 @@ async function main(argv: string[]): Promise<void> {
       return serve();
     case 'migrate':
       return migrate(flags);
+    case 'runbook': {
+      const { diagnosis } = loadConfig({ ALERTMANAGER_ALLOW_UNAUTHENTICATED: 'true' });
+      process.exitCode = await runbookCommand(flags, diagnosis.runbooksDir);
+      return;
+    }
     case 'demo': {
       const { database } = loadConfig({ ALERTMANAGER_ALLOW_UNAUTHENTICATED: 'true' });
       return runDemo({

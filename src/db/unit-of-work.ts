@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import type { Stores, UnitOfWork } from '../incidents/ports.js';
 import { KnexAlertStore } from './stores/alert-store.js';
+import { KnexChangeEventStore } from './stores/change-event-store.js';
+import { KnexDiagnosisStore } from './stores/diagnosis-store.js';
 import { KnexIncidentStore } from './stores/incident-store.js';
 import { KnexNotificationQueue } from './stores/notification-queue.js';
 import { KnexTimelineStore } from './stores/timeline-store.js';
@@ -24,6 +26,8 @@ export function createKnexUnitOfWork(db: Knex, onCommitWithNotifications: () => 
           notifications: new KnexNotificationQueue(trx, () => {
             notified = true;
           }),
+          changes: new KnexChangeEventStore(trx),
+          diagnosis: new KnexDiagnosisStore(trx),
         };
         return work(stores);
       });
@@ -34,6 +38,8 @@ export function createKnexUnitOfWork(db: Knex, onCommitWithNotifications: () => 
       incidents: new KnexIncidentStore(db),
       alerts: new KnexAlertStore(db),
       timeline: new KnexTimelineStore(db),
+      changes: new KnexChangeEventStore(db),
+      diagnosis: new KnexDiagnosisStore(db),
     },
   };
 }

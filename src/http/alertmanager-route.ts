@@ -14,6 +14,8 @@ export interface AlertmanagerRouteOptions {
   maxBodyBytes: number;
   metrics: Metrics;
   logger: Logger;
+  /** Called after the commit that opened an incident, e.g. to start its diagnosis. */
+  onIncidentOpened?: ((incidentId: number) => void) | undefined;
 }
 
 /**
@@ -69,6 +71,7 @@ export function alertmanagerRouter(options: AlertmanagerRouteOptions): Router {
         for (const alert of payload.alerts) metrics.alertsReceived.inc({ status: alert.status });
         if (result.opened && result.severity) {
           metrics.incidentsOpened.inc({ severity: result.severity, source: 'alertmanager' });
+          if (result.incidentId !== null) options.onIncidentOpened?.(result.incidentId);
           logger.info(
             { incidentId: result.incidentId, receiver: payload.receiver, groupKey: payload.groupKey },
             'incident opened from Alertmanager',

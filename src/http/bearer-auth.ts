@@ -1,4 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { AppError } from '../errors.js';
+import { sendError } from './error-handler.js';
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
@@ -28,4 +31,29 @@ export function authorizationMatches(
     return separator >= 0 && secretsEqual(decoded.slice(separator + 1), token);
   }
   return false;
+}
+
+/**
+ * Middleware for the JSON API and change events: `Authorization: Bearer <AISRE_API_TOKEN>`.
+ * Without a configured token the API is off, and says how to turn it on.
+ */
+export function requireApiToken(token: string | undefined): RequestHandler {
+  return (req, res, next) => {
+    if (!token) {
+      sendError(res, new AppError('unauthorized', 'The API is disabled: set AISRE_API_TOKEN to enable it.'));
+      return;
+    }
+    if (!authorizationMatches(req.headers.authorization, token, false)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="aisre"');
+      sendError(
+        res,
+        new AppError(
+          'unauthorized',
+          'Missing or wrong credentials: send Authorization: Bearer <AISRE_API_TOKEN>.',
+        ),
+      );
+      return;
+    }
+    next();
+  };
 }

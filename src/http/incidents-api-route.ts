@@ -1,11 +1,10 @@
-import express, { type RequestHandler, type Router } from 'express';
+import express, { type Router } from 'express';
 import { z } from 'zod';
-import { AppError, validationError } from '../errors.js';
+import { validationError } from '../errors.js';
 import { INCIDENT_STATUSES, type IncidentStatus, OPEN_STATUSES } from '../incidents/incident.js';
 import type { IncidentService } from '../incidents/incident-service.js';
 import type { SlackDeliveryStore } from '../slack/delivery/delivery-store.js';
-import { authorizationMatches } from './bearer-auth.js';
-import { sendError } from './error-handler.js';
+import { requireApiToken } from './bearer-auth.js';
 
 const listQuery = z.object({
   status: z
@@ -44,24 +43,7 @@ export function incidentsApiRouter(options: {
 }): Router {
   const router = express.Router();
 
-  const authenticate: RequestHandler = (req, res, next) => {
-    if (!options.token) {
-      sendError(res, new AppError('unauthorized', 'The API is disabled: set AISRE_API_TOKEN to enable it.'));
-      return;
-    }
-    if (!authorizationMatches(req.headers.authorization, options.token, false)) {
-      res.setHeader('WWW-Authenticate', 'Bearer realm="aisre"');
-      sendError(
-        res,
-        new AppError(
-          'unauthorized',
-          'Missing or wrong credentials: send Authorization: Bearer <AISRE_API_TOKEN>.',
-        ),
-      );
-      return;
-    }
-    next();
-  };
+  const authenticate = requireApiToken(options.token);
 
   router.get('/api/incidents', authenticate, async (req, res) => {
     const query = listQuery.safeParse(req.query);

@@ -1,3 +1,5 @@
+import type { IncidentDiagnosis } from '../diagnosis/diagnosis.js';
+
 /** Severity levels, most severe first. */
 export const SEVERITIES = ['SEV1', 'SEV2', 'SEV3', 'SEV4'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -98,6 +100,8 @@ export interface Incident {
   acknowledgedAt: Date | null;
   mitigatedAt: Date | null;
   resolvedAt: Date | null;
+  /** Where the diagnosis of this incident stands, if one was started. */
+  diagnosis: IncidentDiagnosis | null;
 }
 
 export type AlertStatus = 'firing' | 'resolved';
@@ -129,7 +133,12 @@ export type TimelineKind =
   | 'alert.firing'
   | 'alert.resolved'
   | 'alerts.all_resolved'
-  | 'alerts.truncated';
+  | 'alerts.truncated'
+  | 'change.recorded'
+  | 'diagnosis.started'
+  | 'diagnosis.step'
+  | 'diagnosis.overridden'
+  | 'diagnosis.concluded';
 
 /** An append-only record of something that happened to an incident. */
 export interface TimelineEntry {

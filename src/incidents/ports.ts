@@ -1,4 +1,12 @@
-import type { AlertOccurrence, Incident, IncidentStatus, NewTimelineEntry, TimelineEntry } from './incident.js';
+import type { ChangeEvent, NewChangeEvent } from '../changes/change-event.js';
+import type { DiagnosisStore } from '../diagnosis/ports.js';
+import type {
+  AlertOccurrence,
+  Incident,
+  IncidentStatus,
+  NewTimelineEntry,
+  TimelineEntry,
+} from './incident.js';
 
 /** What opening an incident needs; everything else starts at its initial value. */
 export type NewIncident = Pick<
@@ -33,11 +41,14 @@ export type IncidentPatch = Partial<
     | 'acknowledgedAt'
     | 'mitigatedAt'
     | 'resolvedAt'
+    | 'diagnosis'
   >
 > & { updatedAt: Date };
 
 export interface IncidentFilter {
   statuses?: readonly IncidentStatus[];
+  /** Only incidents of this service (exact match). */
+  service?: string;
   limit?: number;
   /** Only incidents with an id below this one, for paging newest first. */
   beforeId?: number;
@@ -53,7 +64,9 @@ export interface IncidentStore {
   list(filter: IncidentFilter): Promise<Incident[]>;
 }
 
-export type NewAlertOccurrence = Omit<AlertOccurrence, 'id' | 'firstSeenAt' | 'resolvedSeenAt'> & { seenAt: Date };
+export type NewAlertOccurrence = Omit<AlertOccurrence, 'id' | 'firstSeenAt' | 'resolvedSeenAt'> & {
+  seenAt: Date;
+};
 
 export interface OccurrenceKey {
   fingerprint: string;
@@ -88,11 +101,32 @@ export interface NotificationQueue {
   enqueue(incidentId: number, intent: NotificationIntent): Promise<void>;
 }
 
+export interface ChangeEventFilter {
+  /** One service; null or absent means every service. */
+  service?: string | null;
+  /** Any of these kinds; empty or absent means every kind. */
+  kinds?: readonly string[];
+  /** Changes at or after `from` and at or before `to` (by when they took effect). */
+  from?: Date;
+  to?: Date;
+  limit?: number;
+}
+
+/** Recorded changes (deploys of prompts, models, indexes, config, code), newest first. */
+export interface ChangeEventStore {
+  /** Stores a change; undefined when its `externalId` is already taken (see `findByExternalId`). */
+  insert(change: NewChangeEvent): Promise<ChangeEvent | undefined>;
+  findByExternalId(externalId: string): Promise<ChangeEvent | undefined>;
+  list(filter: ChangeEventFilter): Promise<ChangeEvent[]>;
+}
+
 export interface Stores {
   incidents: IncidentStore;
   alerts: AlertStore;
   timeline: TimelineStore;
   notifications: NotificationQueue;
+  changes: ChangeEventStore;
+  diagnosis: DiagnosisStore;
 }
 
 /** Runs work atomically: all writes commit together or not at all. */
@@ -100,7 +134,7 @@ export interface UnitOfWork {
   /** `lockKeys` serialise concurrent units of work that touch the same logical key (e.g. an alert group). */
   run<T>(work: (stores: Stores) => Promise<T>, options?: { lockKeys?: readonly string[] }): Promise<T>;
   /** Stores for reads outside a transaction. */
-  readonly read: Pick<Stores, 'incidents' | 'alerts' | 'timeline'>;
+  readonly read: Pick<Stores, 'incidents' | 'alerts' | 'timeline' | 'changes' | 'diagnosis'>;
 }
 
 /** A source of time, so tests and benchmarks can control it. */

@@ -28,6 +28,7 @@ export function incidentFixture(overrides: Partial<Incident> = {}): Incident {
     acknowledgedAt: null,
     mitigatedAt: null,
     resolvedAt: null,
+    diagnosis: null,
     ...overrides,
   };
 }

@@ -29,6 +29,7 @@ interface IncidentRow {
   acknowledged_at: Date | null;
   mitigated_at: Date | null;
   resolved_at: Date | null;
+  diagnosis: Incident['diagnosis'];
 }
 
 function toIncident(row: IncidentRow): Incident {
@@ -58,6 +59,7 @@ function toIncident(row: IncidentRow): Incident {
     acknowledgedAt: row.acknowledged_at,
     mitigatedAt: row.mitigated_at,
     resolvedAt: row.resolved_at,
+    diagnosis: row.diagnosis ?? null,
   };
 }
 
@@ -73,6 +75,7 @@ const PATCH_COLUMNS: Record<keyof IncidentPatch, keyof IncidentRow> = {
   acknowledgedAt: 'acknowledged_at',
   mitigatedAt: 'mitigated_at',
   resolvedAt: 'resolved_at',
+  diagnosis: 'diagnosis',
   updatedAt: 'updated_at',
 };
 
@@ -133,7 +136,8 @@ export class KnexIncidentStore implements IncidentStore {
     const values: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(patch)) {
       const column = PATCH_COLUMNS[key as keyof IncidentPatch];
-      values[column] = key === 'responderIds' ? JSON.stringify(value) : value;
+      values[column] =
+        key === 'responderIds' || (key === 'diagnosis' && value !== null) ? JSON.stringify(value) : value;
     }
     const [row] = await this.db('incidents').where({ id }).update(values).returning('*');
     return toIncident(row as IncidentRow);
@@ -144,6 +148,7 @@ export class KnexIncidentStore implements IncidentStore {
       .orderBy('id', 'desc')
       .limit(Math.min(filter.limit ?? 50, 500));
     if (filter.statuses) query.whereIn('status', filter.statuses as string[]);
+    if (filter.service !== undefined) query.where('service', filter.service);
     if (filter.beforeId !== undefined) query.where('id', '<', filter.beforeId);
     return (await query).map((row) => toIncident(row as IncidentRow));
   }

@@ -14,29 +14,34 @@ interface OutboxRow {
   created_at: Date;
 }
 
+const UNIQUE_VIOLATION = '23505';
+
 /** The Slack delivery tables in Postgres. */
 export class KnexSlackDeliveryStore implements SlackDeliveryStore {
   constructor(private readonly db: Knex) {}
 
   async claim(limit: number, leaseMs: number): Promise<OutboxOp[]> {
-    // Only the oldest pending operation of each incident is eligible, and the update re-checks
-    // the lease, so two workers never hold operations of the same incident at once.
+    // Only the oldest unfinished operation of each incident is eligible, and the update re-checks
+    // its state, so two workers never hold operations of the same incident at once. A 'running'
+    // operation whose lease ran out belongs to a worker that died, and is taken over.
     const result = await this.db.raw(
       `with heads as (
-         select distinct on (incident_id) id, next_attempt_at, claimed_until
+         select distinct on (incident_id) id, status, next_attempt_at, claimed_until
            from slack_outbox
-          where status = 'pending'
+          where status in ('pending', 'running')
           order by incident_id, id
        ), due as (
          select id from heads
-          where next_attempt_at <= now() and (claimed_until is null or claimed_until < now())
+          where (status = 'pending' and next_attempt_at <= now())
+             or (status = 'running' and claimed_until < now())
           order by next_attempt_at, id
           limit ?
        )
        update slack_outbox o
-          set claimed_until = now() + (? * interval '1 millisecond'), attempts = o.attempts + 1
+          set status = 'running', claimed_until = now() + (? * interval '1 millisecond'), attempts = o.attempts + 1
          from due
-        where o.id = due.id and o.status = 'pending' and (o.claimed_until is null or o.claimed_until < now())
+        where o.id = due.id
+          and ((o.status = 'pending' and o.next_attempt_at <= now()) or (o.status = 'running' and o.claimed_until < now()))
        returning o.id, o.incident_id, o.kind, o.attempts, o.created_at`,
       [limit, leaseMs],
     );
@@ -58,9 +63,25 @@ export class KnexSlackDeliveryStore implements SlackDeliveryStore {
   }
 
   async reschedule(id: number, at: Date, error: string | null): Promise<void> {
-    await this.db('slack_outbox')
-      .where({ id })
-      .update({ next_attempt_at: at, claimed_until: null, last_error: error });
+    // A newer pending update of the same incident renders the latest state anyway, and two
+    // pending updates may not coexist, so this one is then simply done. The newer one may also
+    // commit between the check and the write; the unique index then refuses, with the same meaning.
+    try {
+      await this.db.raw(
+        `update slack_outbox o
+            set status = case when o.kind = 'incident.updated' and exists (
+                  select 1 from slack_outbox p
+                   where p.incident_id = o.incident_id and p.kind = 'incident.updated'
+                     and p.status = 'pending' and p.id <> o.id)
+                then 'done' else 'pending' end,
+                next_attempt_at = ?, claimed_until = null, last_error = ?
+          where o.id = ?`,
+        [at, error, id],
+      );
+    } catch (err) {
+      if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+      await this.complete(id);
+    }
   }
 
   async deadLetter(id: number, error: string): Promise<void> {
@@ -71,10 +92,10 @@ export class KnexSlackDeliveryStore implements SlackDeliveryStore {
 
   async depth() {
     const result = await this.db.raw(
-      `select count(*) filter (where status = 'pending')::int as pending,
+      `select count(*) filter (where status in ('pending', 'running'))::int as pending,
               count(*) filter (where status = 'dead')::int as dead,
-              coalesce(extract(epoch from now() - min(created_at) filter (where status = 'pending')), 0)::float8 as age
-         from slack_outbox where status in ('pending', 'dead')`,
+              coalesce(extract(epoch from now() - min(created_at) filter (where status in ('pending', 'running'))), 0)::float8 as age
+         from slack_outbox where status in ('pending', 'running', 'dead')`,
     );
     const row = result.rows[0] as { pending: number; dead: number; age: number };
     return { pending: row.pending, dead: row.dead, oldestPendingAgeSeconds: row.age };

@@ -7,6 +7,10 @@ const COMMANDS: ReadonlyArray<[usage: string, purpose: string]> = [
   ['/aisre status [INC-id]', 'Show where an incident stands'],
   ['/aisre ack [INC-id]', 'Acknowledge an incident'],
   ['/aisre sev <INC-id> <SEV1-4>', 'Change the severity, e.g. `/aisre sev INC-42 SEV2`'],
+  [
+    '/aisre diagnose [INC-id] [runbook]',
+    'Start the diagnosis tree (the runbook matching the alerts by default)',
+  ],
   ['/aisre resolve [INC-id]', 'Resolve an incident'],
   ['/aisre help', 'Show this help'],
 ];
@@ -16,7 +20,7 @@ export function helpMessage(): SlackMessage {
   // Escaped because Slack would read a raw `<INC-id>` as a link.
   const lines = COMMANDS.map(([usage, purpose]) => `\`${escapeMrkdwn(usage)}\`  ${purpose}`);
   return {
-    text: 'aisre commands: declare, list, status, ack, sev, resolve, help',
+    text: 'aisre commands: declare, list, status, ack, sev, diagnose, resolve, help',
     blocks: [
       { type: 'section', text: mrkdwn('*aisre commands*') },
       { type: 'section', text: mrkdwn(lines.join('\n')) },

@@ -25,7 +25,7 @@ export function incidentAnnouncementMessage(view: IncidentAnnouncementView): Sla
     text: incidentSummaryLine(incident),
     blocks: [
       { type: 'section', text: mrkdwn(`${headline}\n${facts.join(' · ')}`) },
-      { type: 'context', elements: [mrkdwn(`Opened ${formatWhen(incident.createdAt, view.now)}${service}`)] },
+      { type: 'context', elements: [mrkdwn(`Opened ${formatWhen(incident.createdAt)}${service}`)] },
     ],
   };
 }

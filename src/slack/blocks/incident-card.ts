@@ -90,12 +90,12 @@ export function age(at: Date, now: Date): string {
 }
 
 /**
- * mrkdwn for a point in time: Slack shows it in each reader's own time zone, other renderers the
- * UTC fallback; the relative age follows.
+ * mrkdwn for a point in time. Slack renders it in each reader's time zone with a live "3 hours
+ * ago", so the message needs no edit as time passes; other renderers show the UTC fallback.
  */
-export function formatWhen(at: Date, now: Date): string {
+export function formatWhen(at: Date): string {
   const epoch = Math.floor(at.getTime() / 1000);
-  return `<!date^${epoch}^{date_num} {time}|${utcTime(at)}> (${age(at, now)})`;
+  return `<!date^${epoch}^{date_num} {time} ({ago})|${utcTime(at)}>`;
 }
 
 /** The one-line summary used as notification text: `🔴 SEV1 INC-42 triggered: Title · 3 firing`. */
@@ -153,7 +153,7 @@ function detailsSection(view: IncidentCardView): SectionBlock {
     field('Commander', incident.commanderId ? userMention(incident.commanderId) : '_Unassigned_'),
     field('Responders', responders.length > 0 ? responders.join(', ') : '—'),
     field('Source', sourceText(incident)),
-    field('Created', formatWhen(incident.createdAt, view.now)),
+    field('Created', formatWhen(incident.createdAt)),
   ];
   if (incident.service) fields.push(field('Service', escapeInline(incident.service, 80)));
   if (incident.layerHint) fields.push(field('Layer hint', escapeInline(incident.layerHint, 80)));
@@ -204,7 +204,7 @@ function bannerSection(
   const banner: SectionBlock = {
     type: 'section',
     text: mrkdwn(
-      `✅ *All alerts have resolved.* Resolve the incident?\n_Last alert resolved ${formatWhen(allResolvedAt, now)}_`,
+      `✅ *All alerts have resolved.* Resolve the incident?\n_Last alert resolved ${formatWhen(allResolvedAt)}_`,
     ),
   };
   if (interactive) banner.accessory = resolveButton(incident, 'primary');
@@ -232,8 +232,9 @@ function actionsBlock(incident: Incident): ActionsBlock {
       style: 'primary',
     });
   }
-  // Mitigated incidents may need a second look, which the lifecycle allows.
-  if (incident.status !== 'investigating') {
+  // Offered whenever no diagnosis is under way; mitigated incidents may need a second look.
+  const diagnosing = incident.diagnosis?.status === 'running' || incident.diagnosis?.status === 'waiting';
+  if (!diagnosing) {
     elements.push({
       type: 'button',
       action_id: ACTION_IDS.startDiagnosis,
@@ -254,12 +255,40 @@ function actionsBlock(incident: Incident): ActionsBlock {
   return { type: 'actions', block_id: incidentActionsBlockId(incident.id), elements };
 }
 
+const CLASS_NAMES: Record<string, string> = {
+  infrastructure: 'infrastructure failure',
+  data: 'data failure',
+  model_behaviour: 'model-behaviour failure',
+  evaluation_policy: 'evaluation or policy failure',
+};
+
+/** Where the diagnosis stands; the step-by-step evidence lives in the thread under the card. */
+function diagnosisSection(incident: Incident): SectionBlock[] {
+  const diagnosis = incident.diagnosis;
+  if (!diagnosis || diagnosis.status === 'stopped') return [];
+  const conclusion = diagnosis.conclusion;
+  if (conclusion) {
+    const actions = conclusion.actions.map((action) => `\`${escapeInline(action.action, 60)}\``);
+    const text =
+      `🎯 *Diagnosis: ${escapeInline(conclusion.layer.replace('_', ' '), 40)} layer* · ` +
+      `${CLASS_NAMES[conclusion.class] ?? conclusion.class}\n${escapeMrkdwn(truncate(conclusion.hypothesis, 600))}` +
+      (actions.length > 0 ? `\n*Recommended:* ${actions.join(', ')}` : '');
+    return [{ type: 'section', text: mrkdwn(text) }];
+  }
+  const where = escapeInline(diagnosis.nodeTitle, 150);
+  const text =
+    diagnosis.status === 'waiting'
+      ? `🙋 *Diagnosis needs an answer* at “${where}”: see the thread below.`
+      : `🔎 *Diagnosing:* running the checks of “${where}”…`;
+  return [{ type: 'section', text: mrkdwn(text) }];
+}
+
 function closingContext(incident: Incident, now: Date): ContextBlock {
   const closedAt = incident.resolvedAt ?? incident.updatedAt;
   const text =
     incident.status === 'resolved'
-      ? `✅ Resolved ${formatWhen(closedAt, now)}, ${formatDistanceStrict(incident.createdAt, closedAt)} after it opened`
-      : `🚫 Cancelled ${formatWhen(closedAt, now)}`;
+      ? `✅ Resolved ${formatWhen(closedAt)}, ${formatDistanceStrict(incident.createdAt, closedAt)} after it opened`
+      : `🚫 Cancelled ${formatWhen(closedAt)}`;
   return { type: 'context', elements: [mrkdwn(text)] };
 }
 
@@ -279,6 +308,7 @@ export function incidentCardMessage(view: IncidentCardView): SlackMessage {
     const description = escapeMrkdwn(truncate(incident.description.trim(), DESCRIPTION_CHARS));
     top.push({ type: 'section', text: mrkdwn(`*Description*\n${description}`) });
   }
+  top.push(...diagnosisSection(incident));
   if (open && incident.allAlertsResolvedAt) {
     top.push(
       { type: 'divider' },

@@ -20,7 +20,8 @@ export interface IncidentChannel {
 /** A message aisre posted and keeps updating in place. */
 export interface MessageRef {
   incidentId: number;
-  key: 'announcement' | 'card';
+  /** `announcement`, `card`, or `diagnosis:<session>:<step>` for diagnosis thread messages. */
+  key: string;
   channelId: string;
   ts: string;
   threadTs: string | null;

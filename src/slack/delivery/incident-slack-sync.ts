@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import type { DiagnosisSession, DiagnosisStep } from '../../diagnosis/diagnosis.js';
 import type { AlertOccurrence, Incident } from '../../incidents/incident.js';
 import type { Clock } from '../../incidents/ports.js';
 import type { Logger } from '../../logger.js';
+import { diagnosisStepMessage } from '../blocks/diagnosis-step.js';
 import { incidentAnnouncementMessage } from '../blocks/incident-announcement.js';
 import { incidentCardMessage } from '../blocks/incident-card.js';
 import type { SlackMessage } from '../blocks/types.js';
@@ -22,6 +24,12 @@ const MIN_UPDATE_INTERVAL_MS = 1000;
 const CARD_ALERT_LIMIT = 200;
 const MAX_NAME_ATTEMPTS = 10;
 
+/** The diagnosis records the thread messages are rendered from. */
+export interface DiagnosisReader {
+  latestForIncident(incidentId: number): Promise<DiagnosisSession | undefined>;
+  steps(sessionId: number): Promise<DiagnosisStep[]>;
+}
+
 export interface IncidentReader {
   get(id: number): Promise<Incident>;
   alerts(id: number, limit?: number): Promise<AlertOccurrence[]>;
@@ -38,6 +46,7 @@ export class IncidentSlackSync {
       store: SlackDeliveryStore;
       gateway: SlackGateway;
       incidents: IncidentReader;
+      diagnosis: DiagnosisReader;
       incidentsChannel: string | undefined;
       responders: readonly string[];
       clock: Clock;
@@ -55,12 +64,18 @@ export class IncidentSlackSync {
       if (home) {
         await this.inviteResponders(incident, home, log);
         await this.syncCard(incident, home);
+        await this.syncDiagnosis(incident);
       }
       return;
     }
     const channel = await this.deps.store.channelFor(incident.id);
     await this.syncAnnouncement(incident, channel);
-    if (channel) await this.syncCard(incident, channel);
+    if (channel) {
+      // Normally done by then; not when the opening operation was dead-lettered after the channel existed.
+      await this.inviteResponders(incident, channel, log);
+      await this.syncCard(incident, channel);
+      await this.syncDiagnosis(incident);
+    }
   }
 
   private async ensureChannel(incident: Incident, log: Logger): Promise<IncidentChannel | undefined> {
@@ -121,28 +136,65 @@ export class IncidentSlackSync {
     const users = new Set<string>();
     for (const id of [...this.deps.responders, ...incident.responderIds]) {
       if (id.startsWith('S')) {
-        for (const member of await this.deps.gateway.userGroupMembers(id)) users.add(member);
+        for (const member of await this.userGroupMembers(id, log)) users.add(member);
       } else {
         users.add(id);
       }
     }
-    if (users.size > 0) {
-      try {
-        await this.deps.gateway.inviteUsers(channel.channelId, [...users]);
-      } catch (err) {
-        if (!(err instanceof SlackCallError) || err.retryable) throw err;
-        // A deactivated user or one already present must not keep the incident from its card.
-        if (err.slackError !== 'already_in_channel') {
-          log.warn({ slackError: err.slackError, users: [...users] }, 'could not invite responders');
-        }
-      }
-    }
+    if (users.size > 0) await this.invite(channel.channelId, [...users], log);
     await this.deps.store.markInvited(incident.id, this.deps.clock.now());
   }
 
+  /** A deleted or mistyped user group must not keep the other responders out. */
+  private async userGroupMembers(groupId: string, log: Logger): Promise<string[]> {
+    try {
+      return await this.deps.gateway.userGroupMembers(groupId);
+    } catch (err) {
+      if (!(err instanceof SlackCallError) || err.retryable) throw err;
+      log.warn({ slackError: err.slackError, userGroup: groupId }, 'could not list a responder user group');
+      return [];
+    }
+  }
+
+  private async invite(channelId: string, users: string[], log: Logger): Promise<void> {
+    try {
+      await this.deps.gateway.inviteUsers(channelId, users);
+    } catch (err) {
+      if (!(err instanceof SlackCallError) || err.retryable) throw err;
+      if (err.slackError === 'already_in_channel') return;
+      // Slack invites nobody when one of the users cannot be invited (a deactivated account, say),
+      // so invite the others one by one; a failure must not keep the incident from its card either.
+      if (users.length > 1) {
+        for (const user of users) await this.invite(channelId, [user], log);
+        return;
+      }
+      log.warn({ slackError: err.slackError, users }, 'could not invite a responder');
+    }
+  }
+
+  /**
+   * The announcement is a courtesy copy: when Slack refuses it for good (an archived or wrong
+   * incidents channel), the incident's own channel and card must still happen.
+   */
   private async syncAnnouncement(incident: Incident, channel: IncidentChannel | undefined): Promise<void> {
     const target = this.deps.incidentsChannel;
     if (!target) return;
+    try {
+      await this.postAnnouncement(incident, channel, target);
+    } catch (err) {
+      if (!(err instanceof SlackCallError) || err.retryable) throw err;
+      this.deps.logger.error(
+        { incidentId: incident.id, slackError: err.slackError, channel: target },
+        'Slack refused the announcement; check SLACK_INCIDENTS_CHANNEL',
+      );
+    }
+  }
+
+  private async postAnnouncement(
+    incident: Incident,
+    channel: IncidentChannel | undefined,
+    target: string,
+  ): Promise<void> {
     const linked = channel?.mode === 'channel' ? channel.channelId : null;
     const message = incidentAnnouncementMessage({ incident, channelId: linked, now: this.deps.clock.now() });
     await this.syncMessage(incident.id, 'announcement', { channelId: target, threadTs: null }, message);
@@ -162,6 +214,22 @@ export class IncidentSlackSync {
       { channelId: channel.channelId, threadTs: channel.threadTs },
       message,
     );
+  }
+
+  /** One message per diagnosis step, in the thread under the card, edited as its checks finish. */
+  private async syncDiagnosis(incident: Incident): Promise<void> {
+    const session = await this.deps.diagnosis.latestForIncident(incident.id);
+    const card = await this.deps.store.message(incident.id, 'card');
+    if (!session || !card) return;
+    const threadTs = card.threadTs ?? card.ts;
+    for (const step of await this.deps.diagnosis.steps(session.id)) {
+      await this.syncMessage(
+        incident.id,
+        `diagnosis:${session.id}:${step.seq}`,
+        { channelId: card.channelId, threadTs },
+        diagnosisStepMessage({ session, step }),
+      );
+    }
   }
 
   /** Posts a message the first time and edits it in place afterwards; unchanged content costs no call. */

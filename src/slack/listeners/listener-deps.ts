@@ -1,3 +1,4 @@
+import type { DiagnosisEngine } from '../../diagnosis/diagnosis-engine.js';
 import type { IncidentService } from '../../incidents/incident-service.js';
 import type { Clock } from '../../incidents/ports.js';
 import type { Logger } from '../../logger.js';
@@ -7,6 +8,7 @@ import type { SlackDeliveryStore } from '../delivery/delivery-store.js';
 /** What Slack listeners may call: domain services and lookups, never the database directly. */
 export interface ListenerDeps {
   incidents: IncidentService;
+  diagnosis: DiagnosisEngine;
   slackStore: SlackDeliveryStore;
   clock: Clock;
   metrics: Metrics;

@@ -1,5 +1,6 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { z } from 'zod';
+import { startDiagnosis } from '../../../diagnosis/start-diagnosis.js';
 import { validationError } from '../../../errors.js';
 import type { Actor } from '../../../incidents/incident.js';
 import { SEVERITIES } from '../../../incidents/incident.js';
@@ -38,6 +39,21 @@ export function incidentButton(
       if (!parsed.success) throw validationError('button payload', parsed.error.issues);
       const result = await command(parsed.data.value, { kind: 'slack', userId: body.user.id });
       if (!result.changed) await replyPrivately(respond, result.message);
+    } catch (err) {
+      await replyWithError(respond, err, deps.logger);
+    }
+  };
+}
+
+/** Start diagnosis: investigating plus the diagnosis tree; told privately if one already runs. */
+export function startDiagnosisButton(deps: ListenerDeps) {
+  return async ({ ack, action, body, respond }: ActionArgs): Promise<void> => {
+    await ack();
+    try {
+      const parsed = buttonAction.safeParse(action);
+      if (!parsed.success) throw validationError('button payload', parsed.error.issues);
+      const result = await startDiagnosis(deps, parsed.data.value, { kind: 'slack', userId: body.user.id });
+      if (!result.accepted) await replyPrivately(respond, result.message);
     } catch (err) {
       await replyWithError(respond, err, deps.logger);
     }

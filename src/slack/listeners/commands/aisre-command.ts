@@ -1,4 +1,5 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import { startDiagnosis } from '../../../diagnosis/start-diagnosis.js';
 import { AppError } from '../../../errors.js';
 import { OPEN_STATUSES } from '../../../incidents/incident.js';
 import { parseSeverity } from '../../../incidents/severity.js';
@@ -69,6 +70,19 @@ export function aisreCommand(deps: ListenerDeps) {
             deps.slackStore,
           );
           await replyPrivately(respond, (await deps.incidents.changeSeverity(id, severity, actor)).message);
+          return;
+        }
+        case 'diagnose': {
+          // `/aisre diagnose [INC-n] [runbook]`, the incident implied inside its channel.
+          const explicit = parseIncidentRef(rest[0]) !== undefined;
+          const id = await resolveIncidentId(
+            explicit ? rest[0] : undefined,
+            command.channel_id,
+            deps.slackStore,
+          );
+          const runbook = explicit ? rest[1] : rest[0];
+          const result = await startDiagnosis(deps, id, actor, runbook);
+          await replyPrivately(respond, result.message);
           return;
         }
         case 'help':

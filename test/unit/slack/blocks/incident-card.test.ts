@@ -108,7 +108,7 @@ describe('incidentCardMessage', () => {
     expect(text).toContain('rag-api');
     expect(text).toContain('retrieval');
     expect(text).toContain('2026-11-22 21:05 UTC');
-    expect(text).toContain('2 days ago');
+    expect(text).toContain('{ago}');
     expect(text).toContain('2 firing · 1 resolved');
     expectWithinSlackLimits(message);
   });
@@ -196,10 +196,47 @@ describe('incidentCardMessage', () => {
       [ACTION_IDS.acknowledge, ACTION_IDS.startDiagnosis, ACTION_IDS.changeSeverity, ACTION_IDS.resolve],
     ],
     ['acknowledged', [ACTION_IDS.startDiagnosis, ACTION_IDS.changeSeverity, ACTION_IDS.resolve]],
-    ['investigating', [ACTION_IDS.changeSeverity, ACTION_IDS.resolve]],
+    ['investigating', [ACTION_IDS.startDiagnosis, ACTION_IDS.changeSeverity, ACTION_IDS.resolve]],
     ['mitigated', [ACTION_IDS.startDiagnosis, ACTION_IDS.changeSeverity, ACTION_IDS.resolve]],
   ] as const)('offers the actions that make sense while %s', (status, expected) => {
     expect(actionsBlockIds(card({ incident: incidentFixture({ status }) }))).toEqual(expected);
+  });
+
+  it('hides Start diagnosis while a diagnosis runs, and shows where it stands or what it concluded', () => {
+    const diagnosis = {
+      sessionId: 3,
+      runbookId: 'ai_incident',
+      status: 'waiting' as const,
+      node: 'triage',
+      nodeTitle: 'Which layer failed?',
+      conclusion: null,
+    };
+    const waiting = card({ incident: incidentFixture({ status: 'investigating', diagnosis }) });
+    expect(actionsBlockIds(waiting)).toEqual([ACTION_IDS.changeSeverity, ACTION_IDS.resolve]);
+    expect(allText(waiting)).toContain('Diagnosis needs an answer');
+
+    const concluded = card({
+      incident: incidentFixture({
+        status: 'investigating',
+        diagnosis: {
+          ...diagnosis,
+          status: 'concluded',
+          conclusion: {
+            node: 'prompt_regression',
+            title: 'Prompt regression',
+            layer: 'generation',
+            class: 'model_behaviour',
+            hypothesis: 'A prompt <!channel> change made answers worse.',
+            actions: [{ action: 'prompt.rollback', params: { prompt: 'rag' }, auto: false }],
+          },
+        },
+      }),
+    });
+    const text = allText(concluded);
+    expect(text).toContain('Diagnosis: generation layer');
+    expect(text).toContain('`prompt.rollback`');
+    expect(text).not.toContain('<!channel>');
+    expect(actionsBlockIds(concluded)).toContain(ACTION_IDS.startDiagnosis);
   });
 
   it('puts the incident id on every button and in the actions block id', () => {

@@ -55,7 +55,7 @@ describe('renderMessageAsText', () => {
     expect(text).toContain('Status: 🚨 Triggered');
     expect(text).toContain('Commander: @U0ONCALL');
     expect(text).toContain('Channel: #C0INC7');
-    expect(text).toContain('Created: 2026-11-22 21:05 UTC (2 hours ago)');
+    expect(text).toContain('Created: 2026-11-22 21:05 UTC');
   });
 
   it('shows buttons and the severity select', () => {

@@ -1,0 +1,510 @@
+import { type Actor, createActor, fromPromise, type SnapshotFrom } from 'xstate';
+import type { CheckIncident, CheckResult } from '../checks/check-type.js';
+import { AppError } from '../errors.js';
+import {
+  type AlertOccurrence,
+  actorRef,
+  type Incident,
+  type Actor as IncidentActor,
+  incidentRef,
+  isOpen,
+  type NewTimelineEntry,
+} from '../incidents/incident.js';
+import type { Clock, Stores, UnitOfWork } from '../incidents/ports.js';
+import type { Logger } from '../logger.js';
+import type { DiagnosisConclusion, DiagnosisSession, IncidentDiagnosis } from './diagnosis.js';
+import {
+  compileDiagnosisMachine,
+  type DiagnosisMachine,
+  type PathEntry,
+  type RunChecksInput,
+  snapshotPhase,
+} from './diagnosis-machine.js';
+import type { RunbookLibrary, RunbookSelector } from './runbook-library.js';
+import { type CheckSpec, type DecisionNode, isConclusion, type Runbook } from './runbook-schema.js';
+
+/** Runs a node's checks in parallel, reporting each result as it lands. Never rejects. */
+export interface CheckRunner {
+  run(input: {
+    checks: readonly CheckSpec[];
+    incident: CheckIncident;
+    vars: Record<string, string | number>;
+    signal: AbortSignal;
+    onResult: (checkId: string, result: CheckResult) => Promise<void>;
+  }): Promise<Record<string, CheckResult>>;
+}
+
+export interface DiagnosisEngineDeps {
+  uow: UnitOfWork;
+  runbooks: RunbookLibrary;
+  checks: CheckRunner;
+  clock: Clock;
+  logger: Logger;
+  /** How long a question waits before the node's checks run again on their own. */
+  recheckAfterMs: number;
+}
+
+interface LiveSession {
+  actor: Actor<DiagnosisMachine>;
+  runbook: Runbook;
+  persistedPath: number;
+  queue: Promise<void>;
+}
+
+/** The outcome of a responder's command; `accepted` is false when someone else was first. */
+export interface DiagnosisCommandResult {
+  accepted: boolean;
+  message: string;
+  session?: DiagnosisSession;
+}
+
+function who(actor: IncidentActor): string {
+  return actor.kind === 'slack' ? `<@${actor.userId}>` : actorRef(actor);
+}
+
+/**
+ * Runs diagnosis sessions: one XState actor per live session, compiled from the session's own
+ * copy of its runbook. Every transition is persisted (snapshot, steps, timeline, incident summary)
+ * in one transaction, so a restarted process resumes each session where it was. Answers are
+ * claimed in the database first, so when two responders click at once only one moves the tree.
+ */
+export class DiagnosisEngine {
+  private readonly live = new Map<number, LiveSession>();
+  private readonly settledWaiters = new Map<number, Array<() => void>>();
+  private stopped = false;
+
+  constructor(private readonly deps: DiagnosisEngineDeps) {}
+
+  /** Starts a diagnosis with the named runbook, or the one whose labels match the incident. */
+  async start(incidentId: number, actor: IncidentActor, runbookId?: string): Promise<DiagnosisCommandResult> {
+    const incident = await this.deps.uow.read.incidents.get(incidentId);
+    if (!incident) throw new AppError('not_found', `There is no incident INC-${incidentId}.`);
+    if (!isOpen(incident.status)) {
+      throw new AppError(
+        'conflict',
+        `${incidentRef(incident)} is ${incident.status}; there is nothing to diagnose.`,
+      );
+    }
+    const alerts = await this.deps.uow.read.alerts.listForIncident(incidentId, 200);
+    const known = this.deps.runbooks
+      .list()
+      .map((loaded) => loaded.runbook.id)
+      .join(', ');
+    const loaded = runbookId
+      ? this.deps.runbooks.get(runbookId)
+      : this.deps.runbooks.select(selectorFor(incident, alerts));
+    if (!loaded) {
+      throw new AppError(
+        'not_found',
+        runbookId
+          ? `There is no runbook "${runbookId}". Known runbooks: ${known || 'none'}.`
+          : `No runbook matches ${incidentRef(incident)}. Name one: \`/aisre diagnose <runbook>\` (known: ${known || 'none'}).`,
+      );
+    }
+    const { runbook } = loaded;
+    const at = this.deps.clock.now();
+    const outcome = await this.deps.uow.run(
+      async (stores) => {
+        const latest = await stores.diagnosis.latestForIncident(incidentId);
+        if (latest && (latest.status === 'running' || latest.status === 'waiting')) {
+          return { session: latest, started: false };
+        }
+        const session = await stores.diagnosis.create({
+          incidentId,
+          runbookId: runbook.id,
+          runbookVersion: loaded.version,
+          runbook,
+          currentNode: runbook.start,
+          snapshot: {},
+          startedBy: actorRef(actor),
+          at,
+        });
+        await stores.diagnosis.ensureStep(session.id, 1, runbook.start, at, 'checking');
+        await stores.incidents.update(incidentId, { updatedAt: at, diagnosis: summaryOf(session) });
+        await stores.timeline.append(incidentId, [
+          {
+            at,
+            actor: actorRef(actor),
+            kind: 'diagnosis.started',
+            summary: `${who(actor)} started diagnosis with runbook "${runbook.title}" (${runbook.id}@${loaded.version})`,
+            data: { sessionId: session.id, runbookId: runbook.id, runbookVersion: loaded.version },
+          },
+        ]);
+        await stores.notifications.enqueue(incidentId, { kind: 'incident.updated' });
+        return { session, started: true };
+      },
+      { lockKeys: [`diagnosis:${incidentId}`] },
+    );
+    if (!outcome.started) {
+      return {
+        accepted: false,
+        session: outcome.session,
+        message: `${incidentRef(incident)} is already being diagnosed with runbook "${outcome.session.runbookId}".`,
+      };
+    }
+    this.launch(outcome.session);
+    return {
+      accepted: true,
+      session: outcome.session,
+      message: `Diagnosing ${incidentRef(incident)} with runbook "${runbook.title}".`,
+    };
+  }
+
+  /** A responder's answer to a node's question. The first answer wins; later ones are told who. */
+  async answer(
+    sessionId: number,
+    seq: number,
+    answerIndex: number,
+    actor: IncidentActor,
+  ): Promise<DiagnosisCommandResult> {
+    const claim = await this.deps.uow.run(async (stores) => {
+      const session = await stores.diagnosis.getForUpdate(sessionId);
+      if (!session) throw new AppError('not_found', 'That diagnosis no longer exists.');
+      const step = await stores.diagnosis.stepForUpdate(sessionId, seq);
+      const node = step ? session.runbook.nodes[step.nodeId] : undefined;
+      if (step?.answeredBy) {
+        return {
+          accepted: false,
+          message: `<@${step.answeredBy}> already answered “${step.answer}”.`,
+        } as const;
+      }
+      if (!step || !node || isConclusion(node) || step.status !== 'asking' || session.status !== 'waiting') {
+        return {
+          accepted: false,
+          message: 'This question is no longer open: the diagnosis has moved on.',
+        } as const;
+      }
+      const answer = node.question?.answers[answerIndex];
+      if (!answer) throw new AppError('validation_failed', 'That answer is not one of the options.');
+      await stores.diagnosis.updateStep(sessionId, seq, {
+        answeredBy: actor.kind === 'slack' ? actor.userId : actorRef(actor),
+        answer: answer.label,
+      });
+      return { accepted: true, message: `You answered “${answer.label}”.`, nodeId: step.nodeId } as const;
+    });
+    if (claim.accepted) {
+      const live = await this.ensureLive(sessionId);
+      live?.actor.send({ type: 'ANSWER', node: claim.nodeId, seq, answer: answerIndex, by: actorId(actor) });
+    }
+    return { accepted: claim.accepted, message: claim.message };
+  }
+
+  /** "Not this, go to X": moves a session, concluded or not, to another node, on the record. */
+  async override(sessionId: number, target: string, actor: IncidentActor): Promise<DiagnosisCommandResult> {
+    const session = await this.deps.uow.run(async (stores) => {
+      const current = await stores.diagnosis.getForUpdate(sessionId);
+      if (!current) throw new AppError('not_found', 'That diagnosis no longer exists.');
+      if (!current.runbook.nodes[target])
+        throw new AppError('validation_failed', `The runbook has no node "${target}".`);
+      const latest = await stores.diagnosis.latestForIncident(current.incidentId);
+      if (current.status === 'stopped' || latest?.id !== current.id) {
+        throw new AppError('conflict', 'This diagnosis has been replaced by a newer one.');
+      }
+      return stores.diagnosis.update(sessionId, { status: 'running', updatedAt: this.deps.clock.now() });
+    });
+    const live = await this.ensureLive(sessionId);
+    live?.actor.send({ type: 'OVERRIDE', target, by: actorId(actor) });
+    const title = session.runbook.nodes[target]?.title ?? target;
+    return { accepted: true, session, message: `Diagnosis moved to “${title}”.` };
+  }
+
+  /** Resumes every live session after a start; in-flight checks run again (they are read-only). */
+  async resumeAll(): Promise<number> {
+    const sessions = await this.deps.uow.read.diagnosis.listByStatus(['running', 'waiting']);
+    for (const session of sessions) this.launch(session);
+    return sessions.length;
+  }
+
+  /** Sends RECHECK to waiting sessions whose deadline passed. Called on a timer by the root. */
+  async recheckDue(): Promise<number> {
+    const due = await this.deps.uow.read.diagnosis.dueReminders(this.deps.clock.now());
+    for (const session of due) {
+      await this.deps.uow.run((stores) =>
+        stores.diagnosis.update(session.id, { remindAt: null, updatedAt: this.deps.clock.now() }),
+      );
+      const live = await this.ensureLive(session.id);
+      live?.actor.send({ type: 'RECHECK' });
+    }
+    return due.length;
+  }
+
+  /** Resolves once the session is concluded or waiting for a person; for tests, the demo and benchmarks. */
+  async settled(sessionId: number, timeoutMs = 30_000): Promise<DiagnosisSession> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const live = this.live.get(sessionId);
+      if (live) await live.queue;
+      const session = await this.deps.uow.read.diagnosis.get(sessionId);
+      if (!session) throw new AppError('not_found', 'That diagnosis no longer exists.');
+      const phase = live ? snapshotPhase(live.runbook, live.actor.getSnapshot().value).phase : undefined;
+      if (session.status !== 'running' && (!live || phase === 'asking' || phase === 'concluded'))
+        return session;
+      if (Date.now() > deadline)
+        throw new Error(`diagnosis ${sessionId} did not settle within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const waiters = this.settledWaiters.get(sessionId) ?? [];
+        waiters.push(resolve);
+        this.settledWaiters.set(sessionId, waiters);
+        setTimeout(resolve, 100).unref();
+      });
+    }
+  }
+
+  /** Stops every actor (their state is already persisted) and waits for pending writes. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const sessions = [...this.live.values()];
+    for (const live of sessions) live.actor.stop();
+    await Promise.allSettled(sessions.map((live) => live.queue));
+    this.live.clear();
+  }
+
+  private async ensureLive(sessionId: number): Promise<LiveSession | undefined> {
+    const existing = this.live.get(sessionId);
+    if (existing) return existing;
+    const session = await this.deps.uow.read.diagnosis.get(sessionId);
+    return session ? this.launch(session) : undefined;
+  }
+
+  private launch(session: DiagnosisSession): LiveSession | undefined {
+    if (this.stopped) return undefined;
+    const existing = this.live.get(session.id);
+    if (existing) return existing;
+    const { runbook } = session;
+    const machine = compileDiagnosisMachine(runbook).provide({
+      actors: {
+        runChecks: fromPromise<Record<string, CheckResult>, RunChecksInput>(({ input, signal }) =>
+          this.runNodeChecks(session, input, signal),
+        ),
+      },
+    });
+    const persisted = session.snapshot as { context?: { path?: PathEntry[] } } | null;
+    const hasSnapshot = Boolean(persisted?.context?.path);
+    const actor = createActor(machine, hasSnapshot ? { snapshot: persisted as never } : {});
+    const live: LiveSession = {
+      actor,
+      runbook,
+      persistedPath: hasSnapshot ? persisted!.context!.path!.length : 1,
+      queue: Promise.resolve(),
+    };
+    this.live.set(session.id, live);
+    const log = this.deps.logger.child({ incidentId: session.incidentId, diagnosisSessionId: session.id });
+    const persist = (snapshot: SnapshotFrom<DiagnosisMachine>) => {
+      live.queue = live.queue
+        .then(() => this.persist(session.id, live, snapshot))
+        .catch((err: unknown) => log.error({ err }, 'could not persist a diagnosis transition'));
+    };
+    actor.subscribe({ next: persist, error: (err) => log.error({ err }, 'diagnosis actor failed') });
+    actor.start();
+    persist(actor.getSnapshot());
+    void this.replayClaimedAnswer(session, live);
+    return live;
+  }
+
+  /** An answer claimed just before a crash never reached the machine; deliver it now. */
+  private async replayClaimedAnswer(session: DiagnosisSession, live: LiveSession): Promise<void> {
+    const snapshot = live.actor.getSnapshot();
+    const { phase, node } = snapshotPhase(live.runbook, snapshot.value);
+    if (phase !== 'asking') return;
+    const step = await this.deps.uow.read.diagnosis.step(session.id, snapshot.context.seq);
+    const question = (live.runbook.nodes[node] as DecisionNode).question;
+    const index = question?.answers.findIndex((answer) => answer.label === step?.answer) ?? -1;
+    if (step?.answeredBy && index >= 0) {
+      live.actor.send({ type: 'ANSWER', node, seq: step.seq, answer: index, by: step.answeredBy });
+    }
+  }
+
+  private async runNodeChecks(
+    session: DiagnosisSession,
+    input: RunChecksInput,
+    signal: AbortSignal,
+  ): Promise<Record<string, CheckResult>> {
+    const node = session.runbook.nodes[input.node];
+    if (!node || node.checks.length === 0) return {};
+    const incident = await this.deps.uow.read.incidents.get(session.incidentId);
+    const alerts = await this.deps.uow.read.alerts.listForIncident(session.incidentId, 200);
+    if (!incident) return {};
+    await this.deps.uow.run((stores) =>
+      stores.diagnosis.ensureStep(session.id, input.seq, input.node, this.deps.clock.now(), 'checking'),
+    );
+    return this.deps.checks.run({
+      checks: node.checks,
+      incident: checkIncident(incident, alerts),
+      vars: session.runbook.vars,
+      signal,
+      onResult: async (checkId, result) => {
+        await this.deps.uow.run(async (stores) => {
+          await stores.diagnosis.recordResult(session.id, input.seq, checkId, result);
+          await stores.notifications.enqueue(session.incidentId, { kind: 'incident.updated' });
+        });
+      },
+    });
+  }
+
+  /** Writes what a new snapshot means: steps left and entered, the timeline, the incident summary. */
+  private async persist(
+    sessionId: number,
+    live: LiveSession,
+    snapshot: SnapshotFrom<DiagnosisMachine>,
+  ): Promise<void> {
+    const { runbook } = live;
+    const { node, phase } = snapshotPhase(runbook, snapshot.value);
+    const path = snapshot.context.path;
+    const fresh = path.slice(live.persistedPath);
+    const at = this.deps.clock.now();
+    await this.deps.uow.run(async (stores) => {
+      const session = await stores.diagnosis.getForUpdate(sessionId);
+      if (!session || session.status === 'stopped') return;
+      const entries: NewTimelineEntry[] = [];
+      for (const entry of fresh) {
+        const previous = path[path.indexOf(entry) - 1];
+        if (previous) await this.recordMove(stores, session, previous, entry, entries, at);
+        const target = runbook.nodes[entry.node]!;
+        await stores.diagnosis.ensureStep(
+          sessionId,
+          entry.seq,
+          entry.node,
+          at,
+          isConclusion(target) ? 'concluded' : 'checking',
+        );
+      }
+      let conclusion: DiagnosisConclusion | null = null;
+      let status: DiagnosisSession['status'] = 'running';
+      let remindAt: Date | null = null;
+      if (phase === 'concluded') {
+        const target = runbook.nodes[node]!;
+        if (isConclusion(target)) {
+          conclusion = { node, title: target.title, ...target.conclusion };
+          status = 'concluded';
+          if (session.status !== 'concluded' || session.conclusion?.node !== node) {
+            entries.push({
+              at,
+              actor: 'system',
+              kind: 'diagnosis.concluded',
+              summary: `Diagnosis concluded: ${conclusion.layer} layer. ${conclusion.hypothesis} (${conclusion.class.replace('_', ' ')})`,
+              data: {
+                sessionId,
+                node,
+                layer: conclusion.layer,
+                class: conclusion.class,
+                actions: conclusion.actions,
+              },
+            });
+          }
+        }
+      } else if (phase === 'asking') {
+        status = 'waiting';
+        remindAt =
+          session.status === 'waiting' && session.remindAt
+            ? session.remindAt
+            : new Date(at.getTime() + this.deps.recheckAfterMs);
+        const step = await stores.diagnosis.step(sessionId, snapshot.context.seq);
+        if (step?.status === 'checking')
+          await stores.diagnosis.updateStep(sessionId, snapshot.context.seq, { status: 'asking' });
+      }
+      const updated = await stores.diagnosis.update(sessionId, {
+        status,
+        currentNode: node,
+        snapshot: live.actor.getPersistedSnapshot(),
+        conclusion,
+        concludedAt: status === 'concluded' ? (session.concludedAt ?? at) : null,
+        remindAt,
+        updatedAt: at,
+      });
+      await stores.incidents.update(session.incidentId, { updatedAt: at, diagnosis: summaryOf(updated) });
+      await stores.timeline.append(session.incidentId, entries);
+      await stores.notifications.enqueue(session.incidentId, { kind: 'incident.updated' });
+    });
+    live.persistedPath = path.length;
+    if (phase === 'asking' || phase === 'concluded') {
+      for (const resolve of this.settledWaiters.get(sessionId) ?? []) resolve();
+      this.settledWaiters.delete(sessionId);
+    }
+  }
+
+  private async recordMove(
+    stores: Stores,
+    session: DiagnosisSession,
+    from: PathEntry,
+    to: PathEntry,
+    entries: NewTimelineEntry[],
+    at: Date,
+  ): Promise<void> {
+    const { runbook } = session;
+    const fromNode = runbook.nodes[from.node]!;
+    const toTitle = runbook.nodes[to.node]?.title ?? to.node;
+    // The step keeps plain words (Slack renders who from `answeredBy`); the timeline names the person.
+    let reason: string;
+    if (to.via === 'override') reason = 'overridden';
+    else if (to.via === 'answer') {
+      const label = (fromNode as DecisionNode).question?.answers[to.index ?? -1]?.label ?? 'an answer';
+      reason = `answered “${label}”`;
+    } else if (to.via === 'otherwise') reason = 'no outcome matched';
+    else {
+      const outcome = (fromNode as DecisionNode).outcomes[to.index ?? -1];
+      reason = outcome?.reason ?? `outcome ${(to.index ?? 0) + 1} matched`;
+    }
+    await stores.diagnosis.updateStep(session.id, from.seq, {
+      status: to.via === 'override' ? 'overridden' : 'decided',
+      outcome: reason,
+      nextNode: to.node,
+      finishedAt: at,
+      ...(to.by ? { answeredBy: to.by } : {}),
+    });
+    entries.push({
+      at,
+      actor: to.by ? `slack:${to.by}` : 'system',
+      kind: to.via === 'override' ? 'diagnosis.overridden' : 'diagnosis.step',
+      summary: `Diagnosis: ${fromNode.title} → ${toTitle} (${to.by ? `<@${to.by}> ${reason}` : reason})`,
+      data: { sessionId: session.id, from: from.node, to: to.node, via: to.via, seq: to.seq },
+    });
+  }
+}
+
+function actorId(actor: IncidentActor): string {
+  return actor.kind === 'slack' ? actor.userId : actorRef(actor);
+}
+
+function summaryOf(session: DiagnosisSession): IncidentDiagnosis {
+  return {
+    sessionId: session.id,
+    runbookId: session.runbookId,
+    status: session.status,
+    node: session.currentNode,
+    nodeTitle: session.runbook.nodes[session.currentNode]?.title ?? session.currentNode,
+    conclusion: session.conclusion,
+  };
+}
+
+/** Labels every alert of the incident shares, so templates see what the group has in common. */
+function commonLabels(alerts: readonly AlertOccurrence[]): Record<string, string> {
+  const [first, ...rest] = alerts;
+  if (!first) return {};
+  return Object.fromEntries(
+    Object.entries(first.labels).filter(([key, value]) => rest.every((alert) => alert.labels[key] === value)),
+  );
+}
+
+function selectorFor(incident: Incident, alerts: readonly AlertOccurrence[]): RunbookSelector {
+  const labels = { ...commonLabels(alerts), ...incident.groupLabels };
+  return {
+    alertname: labels.alertname ?? alerts[0]?.alertname,
+    layer: incident.layerHint ?? labels.layer,
+    service: incident.service ?? labels.service,
+  };
+}
+
+function checkIncident(incident: Incident, alerts: readonly AlertOccurrence[]): CheckIncident {
+  const startedAt = alerts.reduce<Date>(
+    (earliest, alert) => (alert.startsAt < earliest ? alert.startsAt : earliest),
+    incident.createdAt,
+  );
+  return {
+    id: incident.id,
+    title: incident.title,
+    service: incident.service,
+    layerHint: incident.layerHint,
+    labels: { ...commonLabels(alerts), ...incident.groupLabels },
+    startedAt,
+  };
+}
