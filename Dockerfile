@@ -48,13 +48,16 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     PORT=3000 \
-    AISRE_DATA_DIR=/data
+    AISRE_DATA_DIR=/data \
+    AISRE_RUNBOOKS_DIR=/app/runbooks
 WORKDIR /app
 
 # Application files stay owned by root: the service can read but not modify its own code.
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+# Diagnosis trees, read at startup from AISRE_RUNBOOKS_DIR (mount your own over it to customise).
+COPY runbooks ./runbooks
 
 # The embedded PGlite database lives here. Create and chown it before VOLUME so a fresh named
 # volume is initialised with this ownership.

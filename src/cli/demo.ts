@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig } from '../config.js';
 import { startAisre } from '../main.js';
+import { startDemoPrometheus } from './demo-prometheus.js';
 import { sampleDelivery } from './sample-alerts.js';
 
 interface IncidentDetail {
@@ -13,6 +14,7 @@ interface IncidentDetail {
     severity: string;
     alertsFiring: number;
     alertsResolved: number;
+    diagnosis: { sessionId: number; conclusion: { layer: string; hypothesis: string } | null } | null;
   };
   timeline: Array<{ at: string; actor: string; summary: string }>;
   slack: { channelName: string | null } | null;
@@ -21,13 +23,15 @@ interface IncidentDetail {
 const say = (text: string) => process.stdout.write(`${text}\n`);
 
 /**
- * `npm run demo`: runs aisre on embedded PGlite with Slack printed to the terminal, sends it an
- * Alertmanager delivery over HTTP, shows the incident and its Slack messages, then resolves the
- * alerts and exits. `--keep` leaves the service running for you to poke at.
+ * `npm run demo`: runs aisre on embedded PGlite with Slack printed to the terminal. CI records a
+ * prompt deploy, Alertmanager sends alerts over HTTP, the diagnosis tree finds the failed layer
+ * from canned metrics, the alerts resolve, and the incident is shown from the JSON API.
+ * `--keep` leaves the service running for you to poke at.
  */
 export async function runDemo(options: { keep: boolean; dataDir: string }): Promise<void> {
   const dataDir = path.join(options.dataDir, 'demo');
   await rm(dataDir, { recursive: true, force: true });
+  const prometheus = await startDemoPrometheus();
   const alertmanagerToken = randomBytes(16).toString('hex');
   const apiToken = randomBytes(16).toString('hex');
   const config = loadConfig({
@@ -40,49 +44,73 @@ export async function runDemo(options: { keep: boolean; dataDir: string }): Prom
     HOST: '127.0.0.1',
     PORT: options.keep ? undefined : '0',
     LOG_LEVEL: 'warn',
+    PROMETHEUS_URL: prometheus.url,
+    AISRE_AUTO_DIAGNOSE: 'true',
   });
 
   say('aisre demo: starting on embedded PGlite, Slack messages are printed below.');
   const aisre = await startAisre(config, { print: say });
   try {
-    say(`Service up at ${aisre.url}\n`);
+    say(`Service up at ${aisre.url}; canned metrics for the diagnosis at ${prometheus.url}\n`);
     const startsAt = new Date(Date.now() - 3 * 60_000);
 
-    say('1. Alertmanager posts two firing alerts for rag-assistant to POST /alertmanager');
-    const opened = await postDelivery(
+    say('0. CI records a prompt deploy 40 minutes earlier with POST /changes');
+    const change = await post(aisre.url, '/changes', apiToken, {
+      service: 'rag-assistant',
+      kind: 'prompt',
+      from: 'answer-v12',
+      to: 'answer-v13',
+      author: 'alice',
+      summary: 'Shorter, more assertive answers',
+      at: new Date(Date.now() - 40 * 60_000).toISOString(),
+      id: 'demo-prompt-v13',
+    });
+    say(`   → ${change.status}`);
+
+    say('\n1. Alertmanager posts two firing alerts for rag-assistant to POST /alertmanager');
+    const opened = await post(
       aisre.url,
+      '/alertmanager',
       alertmanagerToken,
       sampleDelivery({ startsAt, status: 'firing' }),
     );
     say(`   → ${opened.status} ${JSON.stringify(opened.body)}`);
-    await aisre.outbox.drain();
+    const id = (opened.body as { incidentId: number }).incidentId;
+
+    say(
+      '\n   AISRE_AUTO_DIAGNOSE is on: the diagnosis tree runs its checks and posts each step in the thread',
+    );
+    const sessionId = await waitForDiagnosis(aisre.url, apiToken, id);
+    await aisre.diagnosis.settled(sessionId);
+    await aisre.outbox.drain(20_000);
 
     say('\n2. Alertmanager repeats the same notification byte for byte (repeat_interval)');
-    const repeat = await postDelivery(
+    const repeat = await post(
       aisre.url,
+      '/alertmanager',
       alertmanagerToken,
       sampleDelivery({ startsAt, status: 'firing' }),
     );
     say(`   → ${repeat.status} ${JSON.stringify(repeat.body)} (nothing new)`);
 
     say('\n3. Both alerts resolve');
-    const resolved = await postDelivery(
+    const resolved = await post(
       aisre.url,
+      '/alertmanager',
       alertmanagerToken,
       sampleDelivery({ startsAt, status: 'resolved' }),
     );
     say(`   → ${resolved.status} ${JSON.stringify(resolved.body)}`);
-    await aisre.outbox.drain();
+    await aisre.outbox.drain(20_000);
 
-    const id = (opened.body as { incidentId: number }).incidentId;
-    const detail = (await (
-      await fetch(`${aisre.url}/api/incidents/${id}`, { headers: { authorization: `Bearer ${apiToken}` } })
-    ).json()) as IncidentDetail;
+    const detail = await getIncident(aisre.url, apiToken, id);
     const { incident } = detail;
     say(`\n4. The incident as GET /api/incidents/${id} returns it:`);
     say(`   INC-${incident.id} [${incident.severity}] ${incident.title}`);
     say(`   status ${incident.status}; ${incident.alertsFiring} firing, ${incident.alertsResolved} resolved`);
     if (detail.slack?.channelName) say(`   Slack channel #${detail.slack.channelName}`);
+    const conclusion = incident.diagnosis?.conclusion;
+    if (conclusion) say(`   diagnosis: ${conclusion.layer} layer. ${conclusion.hypothesis}`);
     say('   timeline:');
     for (const entry of detail.timeline) say(`     ${entry.at}  ${entry.actor.padEnd(20)} ${entry.summary}`);
 
@@ -100,20 +128,39 @@ export async function runDemo(options: { keep: boolean; dataDir: string }): Prom
     }
   } finally {
     await aisre.stop();
+    await prometheus.close();
   }
 }
 
-async function postDelivery(
+async function getIncident(url: string, token: string, id: number): Promise<IncidentDetail> {
+  const response = await fetch(`${url}/api/incidents/${id}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  return (await response.json()) as IncidentDetail;
+}
+
+/** Auto-diagnosis starts just after the delivery commits; wait until the incident shows it. */
+async function waitForDiagnosis(url: string, token: string, incidentId: number): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const { incident } = await getIncident(url, token, incidentId);
+    if (incident.diagnosis) return incident.diagnosis.sessionId;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the diagnosis did not start');
+}
+
+async function post(
   url: string,
+  path: string,
   token: string,
   body: unknown,
 ): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(`${url}/alertmanager`, {
+  const response = await fetch(`${url}${path}`, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
       authorization: `Bearer ${token}`,
-      'user-agent': 'Alertmanager/0.25.0',
+      'user-agent': 'aisre-demo',
     },
     body: JSON.stringify(body),
   });

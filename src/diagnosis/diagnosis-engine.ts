@@ -59,7 +59,8 @@ export interface DiagnosisCommandResult {
 }
 
 function who(actor: IncidentActor): string {
-  return actor.kind === 'slack' ? `<@${actor.userId}>` : actorRef(actor);
+  if (actor.kind === 'slack') return `<@${actor.userId}>`;
+  return actor.kind === 'system' ? 'aisre automatically' : actorRef(actor);
 }
 
 /**
