@@ -90,6 +90,11 @@ describe(`/aisre slash command (${TEST_DB_KIND})`, () => {
     const again = await aisre(flow, `sev INC-${id} sev1`, INCIDENTS_CHANNEL);
     expect(again.text).toBe(`INC-${id} is already SEV1.`);
 
+    const mitigate = await aisre(flow, 'mitigate', channelId);
+    expect(mitigate.text).toBe(`INC-${id} marked mitigated.`);
+    await waitForUpdate(emulator, card.ts, (blocks) => cardFields(blocks).Status === '🩹 Mitigated');
+    expect((await aisre(flow, 'cancel', channelId)).text).toMatch(/is mitigated; it cannot be cancelled/);
+
     const resolve = await aisre(flow, 'resolve', channelId);
     expect(resolve.text).toBe(`INC-${id} resolved.`);
     await waitForUpdate(emulator, card.ts, (blocks) => cardFields(blocks).Status === '✅ Resolved');
@@ -98,7 +103,9 @@ describe(`/aisre slash command (${TEST_DB_KIND})`, () => {
     expect((await aisre(flow, 'list', INCIDENTS_CHANNEL)).text).toBe('No open incidents');
 
     const help = await aisre(flow, 'help', INCIDENTS_CHANNEL);
-    expect(help.text).toBe('aisre commands: declare, list, status, ack, sev, diagnose, resolve, help');
+    expect(help.text).toBe(
+      'aisre commands: declare, list, status, ack, sev, diagnose, mitigate, resolve, cancel, help',
+    );
     const helpText = JSON.stringify(help.blocks);
     for (const usage of ['/aisre declare', '/aisre list', '/aisre status', '/aisre ack', '/aisre resolve']) {
       expect(helpText).toContain(usage);

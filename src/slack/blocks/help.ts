@@ -11,7 +11,9 @@ const COMMANDS: ReadonlyArray<[usage: string, purpose: string]> = [
     '/aisre diagnose [INC-id] [runbook]',
     'Start the diagnosis tree (the runbook matching the alerts by default)',
   ],
+  ['/aisre mitigate [INC-id]', 'Mark an incident mitigated: impact stopped, cause not yet fixed'],
   ['/aisre resolve [INC-id]', 'Resolve an incident'],
+  ['/aisre cancel [INC-id]', 'Cancel an incident that was not one (a false alarm)'],
   ['/aisre help', 'Show this help'],
 ];
 
@@ -20,7 +22,7 @@ export function helpMessage(): SlackMessage {
   // Escaped because Slack would read a raw `<INC-id>` as a link.
   const lines = COMMANDS.map(([usage, purpose]) => `\`${escapeMrkdwn(usage)}\`  ${purpose}`);
   return {
-    text: 'aisre commands: declare, list, status, ack, sev, diagnose, resolve, help',
+    text: 'aisre commands: declare, list, status, ack, sev, diagnose, mitigate, resolve, cancel, help',
     blocks: [
       { type: 'section', text: mrkdwn('*aisre commands*') },
       { type: 'section', text: mrkdwn(lines.join('\n')) },

@@ -53,6 +53,17 @@ export function aisreCommand(deps: ListenerDeps) {
           await replyPrivately(respond, (await deps.incidents.resolve(id, actor)).message);
           return;
         }
+        case 'mitigate':
+        case 'mitigated': {
+          const id = await resolveIncidentId(rest[0], command.channel_id, deps.slackStore);
+          await replyPrivately(respond, (await deps.incidents.mitigate(id, actor)).message);
+          return;
+        }
+        case 'cancel': {
+          const id = await resolveIncidentId(rest[0], command.channel_id, deps.slackStore);
+          await replyPrivately(respond, (await deps.incidents.cancel(id, actor)).message);
+          return;
+        }
         case 'sev':
         case 'severity': {
           // Both `/aisre sev INC-4 SEV1` and, in an incident channel, `/aisre sev SEV1`.
