@@ -192,6 +192,16 @@ export class DiagnosisEngine {
 
   /** "Not this, go to X": moves a session, concluded or not, to another node, on the record. */
   async override(sessionId: number, target: string, actor: IncidentActor): Promise<DiagnosisCommandResult> {
+    // A session that is not live here (concluded before a restart) is loaded before it is marked
+    // running: its first persist must see it as it was, or it records the old conclusion again.
+    // Only the incident's latest session: loading an older one would write its summary over it.
+    const stored = await this.deps.uow.read.diagnosis.get(sessionId);
+    const latest = stored
+      ? await this.deps.uow.read.diagnosis.latestForIncident(stored.incidentId)
+      : undefined;
+    if (stored && latest?.id === stored.id && stored.status !== 'stopped' && stored.runbook.nodes[target]) {
+      await (await this.ensureLive(sessionId))?.queue;
+    }
     const session = await this.deps.uow.run(async (stores) => {
       const current = await stores.diagnosis.getForUpdate(sessionId);
       if (!current) throw new AppError('not_found', 'That diagnosis no longer exists.');
@@ -325,9 +335,13 @@ export class DiagnosisEngine {
     const incident = await this.deps.uow.read.incidents.get(session.incidentId);
     const alerts = await this.deps.uow.read.alerts.listForIncident(session.incidentId, 200);
     if (!incident) return {};
-    await this.deps.uow.run((stores) =>
-      stores.diagnosis.ensureStep(session.id, input.seq, input.node, this.deps.clock.now(), 'checking'),
-    );
+    await this.deps.uow.run(async (stores) => {
+      // The session row first, as every diagnosis write takes it: the step's foreign key share-locks
+      // it, and inserting the step before that deadlocks with a persist holding the session row
+      // and inserting the same step (PostgreSQL).
+      await stores.diagnosis.getForUpdate(session.id);
+      await stores.diagnosis.ensureStep(session.id, input.seq, input.node, this.deps.clock.now(), 'checking');
+    });
     return this.deps.checks.run({
       checks: node.checks,
       incident: checkIncident(incident, alerts),

@@ -11,7 +11,11 @@ import {
 } from '../../src/diagnosis/diagnosis-machine.js';
 import { loadRunbooks } from '../../src/diagnosis/runbook-loader.js';
 import { isConclusion, type Layer, type Runbook } from '../../src/diagnosis/runbook-schema.js';
-import { type PromAnswer, startPrometheusStandIn } from '../support/prometheus-stand-in.js';
+import {
+  type PromAnswer,
+  type PrometheusStandIn,
+  startPrometheusStandIn,
+} from '../support/prometheus-stand-in.js';
 import { InMemoryChangeEvents, silentLogger, testDeps } from '../unit/checks/fixtures.js';
 import {
   DEFAULT_SERVICE,
@@ -117,18 +121,71 @@ function incidentFor(scenario: Scenario): CheckIncident {
   };
 }
 
-function changeFacts(scenario: Scenario): ChangeEventFact[] {
+/**
+ * A scenario's changes as recorded facts, timed against `start` (when the incident started).
+ * `service` replaces the scenario's own service, for changes that do not name another one.
+ */
+export function scenarioChangeFacts(
+  scenario: Scenario,
+  options: { start?: Date; service?: string } = {},
+): ChangeEventFact[] {
+  const start = options.start ?? SCENARIO_START;
+  const service = options.service ?? scenario.service ?? DEFAULT_SERVICE;
   return scenario.changes.map((change, index) => ({
     id: index + 1,
-    service: change.service ?? scenario.service ?? DEFAULT_SERVICE,
+    service: change.service ?? service,
     kind: change.kind,
     fromVersion: change.from ?? null,
     toVersion: change.to ?? null,
     author: change.author ?? null,
-    at: new Date(SCENARIO_START.getTime() - change.minutesBeforeStart * 60_000),
+    at: new Date(start.getTime() - change.minutesBeforeStart * 60_000),
     link: null,
     summary: change.summary ?? null,
   }));
+}
+
+/**
+ * Makes the stand-in answer the runbook's queries about `service` from a scenario's metrics and
+ * series labels: a query evaluated before `cutoff` (a baseline look-back, `1d` ago) gets the
+ * baseline value, any other the value now. Queries about other services are left alone, so one
+ * stand-in can serve several scenarios at once, one service each. Registered later, these rules
+ * win over earlier ones for the same queries.
+ */
+export function serveScenarioMetrics(
+  prometheus: PrometheusStandIn,
+  scenario: Scenario,
+  options: { service?: string; cutoff?: Date } = {},
+): void {
+  const service = options.service ?? scenario.service ?? DEFAULT_SERVICE;
+  const cutoff = options.cutoff ?? SCENARIO_START;
+  const aboutThisService = (recognised: RecognisedQuery) =>
+    recognised.matchers.service === undefined || recognised.matchers.service === service;
+  for (const [key, value] of Object.entries(scenario.metrics)) {
+    const { now, baseline } = split(value);
+    prometheus.respondAt(
+      (query) => {
+        const recognised = recogniseQuery(query);
+        return (
+          recognised !== undefined &&
+          !recognised.countBy &&
+          recognised.key === key &&
+          aboutThisService(recognised)
+        );
+      },
+      { cutoff, now: sample(now), baseline: sample(baseline) },
+    );
+  }
+  for (const [label, values] of Object.entries(scenario.seriesLabels ?? {})) {
+    const series = (list: string[]): PromAnswer =>
+      list.map((item) => ({ labels: { [label]: item }, value: 1 }));
+    prometheus.respondAt(
+      (query) => {
+        const recognised = recogniseQuery(query);
+        return recognised?.countBy === label && aboutThisService(recognised);
+      },
+      { cutoff, now: series(values.now), baseline: series(values.baseline) },
+    );
+  }
 }
 
 /**
@@ -141,40 +198,16 @@ export async function runScenario(scenario: Scenario, runbook?: Runbook): Promis
   const incident = incidentFor(scenario);
   const prometheus = await startPrometheusStandIn();
   try {
-    const aboutThisService = (recognised: RecognisedQuery) =>
-      recognised.matchers.service === undefined || recognised.matchers.service === incident.service;
-    for (const [key, value] of Object.entries(scenario.metrics)) {
-      const { now, baseline } = split(value);
-      prometheus.respondAt(
-        (query) => {
-          const recognised = recogniseQuery(query);
-          return (
-            recognised !== undefined &&
-            !recognised.countBy &&
-            recognised.key === key &&
-            aboutThisService(recognised)
-          );
-        },
-        { cutoff: SCENARIO_START, now: sample(now), baseline: sample(baseline) },
-      );
-    }
-    for (const [label, values] of Object.entries(scenario.seriesLabels ?? {})) {
-      const series = (list: string[]): PromAnswer =>
-        list.map((item) => ({ labels: { [label]: item }, value: 1 }));
-      prometheus.respondAt(
-        (query) => {
-          const recognised = recogniseQuery(query);
-          return recognised?.countBy === label && aboutThisService(recognised);
-        },
-        { cutoff: SCENARIO_START, now: series(values.now), baseline: series(values.baseline) },
-      );
-    }
+    serveScenarioMetrics(prometheus, scenario, {
+      service: incident.service ?? DEFAULT_SERVICE,
+      cutoff: SCENARIO_START,
+    });
 
     const runner = createNodeCheckRunner({
       registry: createCheckRegistry(),
       deps: testDeps({
         prometheus: { url: prometheus.url, publicUrl: undefined, headers: {} },
-        changes: new InMemoryChangeEvents(changeFacts(scenario)),
+        changes: new InMemoryChangeEvents(scenarioChangeFacts(scenario)),
       }),
       clock: { now: () => SCENARIO_NOW },
       logger: silentLogger,

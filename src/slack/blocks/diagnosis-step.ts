@@ -105,7 +105,7 @@ export function diagnosisStepMessage(view: { session: DiagnosisSession; step: Di
       blocks.push({ type: 'section', text: mrkdwn(`*Recommended actions*\n${lines.join('\n')}`) });
     }
     if (step.status === 'overridden') {
-      blocks.push(moveContext(step));
+      blocks.push(moveContext(step, session));
     } else {
       blocks.push(overrideMenu(session));
     }
