@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type Actor,
   type AlertOccurrence,
@@ -29,21 +30,76 @@ function nonEmpty(value: string | undefined): string | null {
   return value && value.trim().length > 0 ? value : null;
 }
 
+/** How many alert groups' last delivery is remembered, to recognise repeats (a hint only). */
+const REMEMBERED_GROUPS = 10_000;
+
 /**
- * Turns Alertmanager deliveries into incidents. One delivery is one transaction, serialised per
- * alert group. Alertmanager repeats and retries deliveries byte for byte, so every write is
- * conditional on a real change: a repeat writes nothing at all.
+ * Turns Alertmanager deliveries into incidents. One delivery that changes anything is one
+ * transaction, serialised per alert group. Alertmanager repeats and retries deliveries byte for
+ * byte, so every write is conditional on a real change: a repeat writes nothing at all, and one
+ * recognised as such is answered from a plain read, without a transaction (see `unchanged`).
  */
 export class AlertIntakeService {
+  /** Group lock key → digest of its last delivery: which deliveries are worth checking for a repeat. */
+  private readonly lastDelivery = new Map<string, string>();
+
   constructor(
     private readonly deps: { uow: UnitOfWork; clock: Clock; severityMap: ReadonlyMap<string, Severity> },
   ) {}
 
   async ingest(payload: AlertmanagerPayload): Promise<IntakeResult> {
     const { receiver, groupKey } = payload;
-    return this.deps.uow.run((stores) => this.apply(stores, payload), {
-      lockKeys: [`alertmanager-group:${JSON.stringify([receiver, groupKey])}`],
+    const lockKey = `alertmanager-group:${JSON.stringify([receiver, groupKey])}`;
+    const digest = noOpDigest(payload);
+    if (this.lastDelivery.get(lockKey) === digest) {
+      const unchanged = await this.unchanged(payload);
+      if (unchanged) return unchanged;
+    }
+    const result = await this.deps.uow.run((stores) => this.apply(stores, payload), {
+      lockKeys: [lockKey],
     });
+    this.lastDelivery.delete(lockKey);
+    this.lastDelivery.set(lockKey, digest);
+    if (this.lastDelivery.size > REMEMBERED_GROUPS) {
+      this.lastDelivery.delete(this.lastDelivery.keys().next().value!);
+    }
+    return result;
+  }
+
+  /**
+   * The answer to a delivery that would change nothing, or undefined when it might change
+   * something. It would change nothing when every alert is a known occurrence, no firing one
+   * resolves, and the group's open incident (if any) has the same truncated count: exactly the
+   * case where `apply` inserts, resolves and refreshes nothing. Those facts are read outside any
+   * transaction and lock, which is sound because occurrences are never deleted and resolution is
+   * final, so what the first read finds still holds when the incident is read; the answer is the
+   * one `apply` would give at that moment, and `apply` would write nothing.
+   */
+  private async unchanged(payload: AlertmanagerPayload): Promise<IntakeResult | undefined> {
+    const { read } = this.deps.uow;
+    const alerts = dedupeAlerts(payload.alerts);
+    const known = new Map(
+      (
+        await read.alerts.findOccurrences(
+          payload.receiver,
+          alerts.map((alert) => ({ fingerprint: alert.fingerprint, startsAt: alert.startsAt })),
+        )
+      ).map((occurrence) => [occurrenceKey(occurrence.fingerprint, occurrence.startsAt), occurrence]),
+    );
+    for (const alert of alerts) {
+      const occurrence = known.get(occurrenceKey(alert.fingerprint, alert.startsAt));
+      if (!occurrence || (occurrence.status === 'firing' && alert.status === 'resolved')) return undefined;
+    }
+    const incident = await read.incidents.findOpenByGroup(payload.receiver, payload.groupKey);
+    if (incident && incident.truncatedAlerts !== payload.truncatedAlerts) return undefined;
+    return {
+      incidentId: incident?.id ?? null,
+      opened: false,
+      severity: incident?.severity ?? null,
+      newOccurrences: 0,
+      resolvedOccurrences: 0,
+      unchanged: alerts.length,
+    };
   }
 
   private async apply(stores: Stores, payload: AlertmanagerPayload): Promise<IntakeResult> {
@@ -233,6 +289,19 @@ export class AlertIntakeService {
     await stores.timeline.append(incident.id, entries);
     await stores.notifications.enqueue(incident.id, { kind: 'incident.updated' });
   }
+}
+
+/**
+ * What decides whether a delivery can be a no-op: its occurrences, their statuses and the
+ * truncated count (labels and annotations of known occurrences are never rewritten). Equal
+ * digests only suggest a repeat; `unchanged` checks it against the database.
+ */
+function noOpDigest(payload: AlertmanagerPayload): string {
+  const hash = createHash('sha1').update(String(payload.truncatedAlerts));
+  for (const alert of payload.alerts) {
+    hash.update(`|${alert.fingerprint}@${alert.startsAt.getTime()}:${alert.status}`);
+  }
+  return hash.digest('base64');
 }
 
 /** One body can list an alert twice (Alertmanager does not, hand-written senders do); keep the last. */

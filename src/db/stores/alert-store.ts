@@ -42,10 +42,26 @@ export class KnexAlertStore implements AlertStore {
 
   async findOccurrences(receiver: string, keys: readonly OccurrenceKey[]): Promise<AlertOccurrence[]> {
     if (keys.length === 0) return [];
-    const fingerprints = [...new Set(keys.map((key) => key.fingerprint))];
-    const rows = await this.db<AlertRow>('alert_occurrences')
-      .where({ receiver })
-      .whereIn('fingerprint', fingerprints);
+    // One index lookup per (fingerprint, startsAt) pair, so an alert that fired many times before
+    // does not drag its whole history back on every delivery that lists it. LIMIT 1 (the key is
+    // unique) keeps the lateral subquery from being flattened into a join that scans the receiver.
+    const pairs = [
+      ...new Map(
+        keys.map((key) => [
+          `${key.fingerprint}@${key.startsAt.getTime()}`,
+          { fingerprint: key.fingerprint, startsAt: key.startsAt.toISOString() },
+        ]),
+      ).values(),
+    ];
+    const { rows } = (await this.db.raw(
+      `select o.*
+         from jsonb_to_recordset(?::jsonb) as k(fingerprint text, "startsAt" text)
+         cross join lateral (
+           select * from alert_occurrences a
+            where a.receiver = ? and a.fingerprint = k.fingerprint and a.starts_at = k."startsAt"::timestamptz
+            limit 1) as o`,
+      [JSON.stringify(pairs), receiver],
+    )) as { rows: AlertRow[] };
     const wanted = new Set(keys.map((key) => `${key.fingerprint}@${key.startsAt.getTime()}`));
     return rows
       .map((row) => toOccurrence(row as AlertRow))
