@@ -177,6 +177,8 @@ interface PhaseResult {
   maxOutboxDepth: number;
   /** Slack Web API calls aisre made while the phase ran (its outbox works alongside intake). */
   slackCalls: Record<string, number>;
+  /** The same requests timed by aisre itself (bucketed), without this process's own delays. */
+  serverLatency?: ReturnType<typeof serverLatency>;
 }
 
 interface Tally {
@@ -283,6 +285,51 @@ function watchOutbox(url: string): { stop(): Promise<number> } {
       return max;
     },
   };
+}
+
+/** Cumulative counts of aisre's own request-duration histogram for POST /alertmanager, by bucket (s). */
+async function serverHistogram(url: string): Promise<Map<number, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const buckets = new Map<number, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('aisre_http_request_duration_seconds_bucket{')) continue;
+    if (!line.includes('method="POST"') || !line.includes('route="/alertmanager"')) continue;
+    const le = /le="([^"]+)"/.exec(line)?.[1];
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (!le) continue;
+    const bound = le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le);
+    buckets.set(bound, (buckets.get(bound) ?? 0) + value);
+  }
+  return buckets;
+}
+
+/**
+ * aisre's own view of a phase (from its histogram, so without this process's delays): the share
+ * answered within the target and percentiles interpolated within buckets, in ms.
+ */
+function serverLatency(before: Map<number, number>, after: Map<number, number>) {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const cumulative = bounds.map((bound) => (after.get(bound) ?? 0) - (before.get(bound) ?? 0));
+  const total = cumulative.at(-1) ?? 0;
+  const percentile = (q: number) => {
+    const rank = q * total;
+    for (let i = 0; i < bounds.length; i++) {
+      if (cumulative[i]! >= rank) {
+        const upper = bounds[i]!;
+        const lower = i === 0 ? 0 : bounds[i - 1]!;
+        const below = i === 0 ? 0 : cumulative[i - 1]!;
+        if (!Number.isFinite(upper)) return Number.POSITIVE_INFINITY;
+        const share = (rank - below) / Math.max(1, cumulative[i]! - below);
+        return round((lower + (upper - lower) * share) * 1000, 1);
+      }
+    }
+    return Number.NaN;
+  };
+  const within = (seconds: number) => {
+    const index = bounds.indexOf(seconds);
+    return index < 0 || total === 0 ? Number.NaN : round((cumulative[index]! / total) * 100, 2);
+  };
+  return { requests: total, p50: percentile(0.5), p99: percentile(0.99), percentWithin50ms: within(0.05) };
 }
 
 async function outboxDepth(url: string): Promise<{ pending: number; dead: number }> {
@@ -595,6 +642,8 @@ function probeSummary(probeDir: string, segment: string, accepted: number) {
 
 const fmt = (value: number) => value.toLocaleString('en-US');
 const lat = (summary: LatencySummary) => `${summary.p50} / ${summary.p95} / ${summary.p99} / ${summary.max}`;
+const serverSide = (summary: PhaseResult['serverLatency']) =>
+  summary ? `~${summary.p50} / ~${summary.p99} ms (bucketed), ${summary.percentWithin50ms}%` : '-';
 const statuses = (counts: Record<string, number>) =>
   Object.entries(counts)
     .map(([status, n]) => `${status}: ${fmt(n)}`)
@@ -715,6 +764,7 @@ async function main(): Promise<number> {
     }
     log(`phase 1: ${options.seconds} s closed loop, ${options.concurrency} in flight`);
     await mark('phase1');
+    const histogram0 = await serverHistogram(service.url);
     const phase1 = await closedLoop(
       emulator,
       service,
@@ -723,6 +773,7 @@ async function main(): Promise<number> {
       options.seconds,
       options.concurrency,
     );
+    phase1.result.serverLatency = serverLatency(histogram0, await serverHistogram(service.url));
     await mark('drain1');
     log(
       `  ${fmt(phase1.result.alertsPerSecond)} alerts/s, ${phase1.result.deliveriesPerSecond} deliveries/s, p99 ${phase1.result.latency.p99} ms`,
@@ -735,6 +786,7 @@ async function main(): Promise<number> {
     if (options.pause > 0) await delay(options.pause * 1000);
     log(`phase 2: ${options.rate} deliveries/s for ${options.latencySeconds} s (open loop)`);
     await mark('phase2');
+    const histogram1 = await serverHistogram(service.url);
     const phase2 = await openLoop(
       emulator,
       service,
@@ -743,6 +795,7 @@ async function main(): Promise<number> {
       options.rate,
       options.latencySeconds,
     );
+    phase2.result.serverLatency = serverLatency(histogram1, await serverHistogram(service.url));
     await mark('drain2');
     log(`  p50 ${phase2.result.latency.p50} ms, p99 ${phase2.result.latency.p99} ms`);
 
@@ -860,6 +913,7 @@ async function main(): Promise<number> {
       ['  deliveries/s', p1.deliveriesPerSecond],
       ['  latency ms p50/p95/p99/max', lat(p1.latency)],
       ['  status codes', statuses(p1.statuses)],
+      ['  as timed by aisre: p50/p99, ≤ 50 ms', serverSide(p1.serverLatency)],
       ['  deliveries by kind', statuses(p1.kinds)],
       ...Object.entries(p1.latencyByKind).map(([kind, s]) => [`    ${kind} p50/p95/p99/max`, lat(s)]),
       [
@@ -878,6 +932,7 @@ async function main(): Promise<number> {
       ],
       ['  latency ms p50/p95/p99/max', lat(p2.latency)],
       ['  status codes', statuses(p2.statuses)],
+      ['  as timed by aisre: p50/p99, ≤ 50 ms', serverSide(p2.serverLatency)],
       [
         '  sender lateness ms p50/p99/max',
         `${phase2.lateness.p50} / ${phase2.lateness.p99} / ${phase2.lateness.max}`,
