@@ -28,17 +28,17 @@ export function templateValues(
 }
 
 /**
- * Substitutes placeholders, passing every value through `escape`. Values come from alert labels,
+ * Substitutes placeholders, passing every value through `escapeValue`. Values come from alert labels,
  * which anyone who can fire an alert controls, so they are never spliced in raw.
  */
 export function renderTemplate(
   template: string,
   values: TemplateValues,
-  escape: (value: string) => string,
+  escapeValue: (value: string) => string,
 ): string {
   return template.replace(PLACEHOLDER, (_match, scope: string, key: string) => {
     const bag = values[scope as keyof TemplateValues];
-    return escape(bag?.[key] ?? '');
+    return escapeValue(bag?.[key] ?? '');
   });
 }
 

@@ -160,9 +160,9 @@ function referenceProblems(runbook: Runbook, validators: RunbookValidators): Arr
         }
       }
     });
-    node.question?.answers.forEach((answer, index) =>
-      requireNode(at('question', 'answers', index, 'next'), answer.next),
-    );
+    for (const [index, answer] of (node.question?.answers ?? []).entries()) {
+      requireNode(at('question', 'answers', index, 'next'), answer.next);
+    }
     if (node.otherwise) requireNode(at('otherwise'), node.otherwise);
     if (!node.question && !node.otherwise) {
       problems.push([

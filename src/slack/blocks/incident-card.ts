@@ -195,12 +195,7 @@ function alertsSection(view: IncidentCardView, maxChars: number): SectionBlock[]
   return [{ type: 'section', text: mrkdwn([heading, ...lines].join('\n')) }];
 }
 
-function bannerSection(
-  incident: Incident,
-  allResolvedAt: Date,
-  now: Date,
-  interactive: boolean,
-): SectionBlock {
+function bannerSection(incident: Incident, allResolvedAt: Date, interactive: boolean): SectionBlock {
   const banner: SectionBlock = {
     type: 'section',
     text: mrkdwn(
@@ -283,7 +278,7 @@ function diagnosisSection(incident: Incident): SectionBlock[] {
   return [{ type: 'section', text: mrkdwn(text) }];
 }
 
-function closingContext(incident: Incident, now: Date): ContextBlock {
+function closingContext(incident: Incident): ContextBlock {
   const closedAt = incident.resolvedAt ?? incident.updatedAt;
   const text =
     incident.status === 'resolved'
@@ -310,13 +305,9 @@ export function incidentCardMessage(view: IncidentCardView): SlackMessage {
   }
   top.push(...diagnosisSection(incident));
   if (open && incident.allAlertsResolvedAt) {
-    top.push(
-      { type: 'divider' },
-      bannerSection(incident, incident.allAlertsResolvedAt, view.now, interactive),
-      {
-        type: 'divider',
-      },
-    );
+    top.push({ type: 'divider' }, bannerSection(incident, incident.allAlertsResolvedAt, interactive), {
+      type: 'divider',
+    });
   }
 
   const bottom: Block[] = [];
@@ -333,7 +324,7 @@ export function incidentCardMessage(view: IncidentCardView): SlackMessage {
     });
   }
   bottom.push(...linksContext(incident));
-  if (!open) bottom.push(closingContext(incident, view.now));
+  if (!open) bottom.push(closingContext(incident));
   else if (interactive) bottom.push(actionsBlock(incident));
 
   // Escaping and JSON encoding can inflate alert text several times over, so the alert list gives
