@@ -1,4 +1,4 @@
-import { type Actor, createActor, fromPromise, type SnapshotFrom } from 'xstate';
+import { type Actor, createActor, fromPromise } from 'xstate';
 import type { CheckIncident, CheckResult } from '../checks/check-type.js';
 import { AppError } from '../errors.js';
 import {
@@ -300,14 +300,14 @@ export class DiagnosisEngine {
     };
     this.live.set(session.id, live);
     const log = this.deps.logger.child({ incidentId: session.incidentId, diagnosisSessionId: session.id });
-    const persist = (snapshot: SnapshotFrom<DiagnosisMachine>) => {
+    const persist = () => {
       live.queue = live.queue
-        .then(() => this.persist(session.id, live, snapshot))
+        .then(() => this.persist(session.id, live))
         .catch((err: unknown) => log.error({ err }, 'could not persist a diagnosis transition'));
     };
     actor.subscribe({ next: persist, error: (err) => log.error({ err }, 'diagnosis actor failed') });
     actor.start();
-    persist(actor.getSnapshot());
+    persist();
     void this.replayClaimedAnswer(session, live);
     return live;
   }
@@ -357,12 +357,13 @@ export class DiagnosisEngine {
   }
 
   /** Writes what a new snapshot means: steps left and entered, the timeline, the incident summary. */
-  private async persist(
-    sessionId: number,
-    live: LiveSession,
-    snapshot: SnapshotFrom<DiagnosisMachine>,
-  ): Promise<void> {
+  private async persist(sessionId: number, live: LiveSession): Promise<void> {
     const { runbook } = live;
+    // The state and its persisted form are read together, now: the steps and timeline written
+    // below then describe exactly the snapshot stored with them, even if the actor moved on since
+    // this write was queued. A crash can then lose a transition but never half-record one.
+    const snapshot = live.actor.getSnapshot();
+    const persisted = live.actor.getPersistedSnapshot();
     const { node, phase } = snapshotPhase(runbook, snapshot.value);
     const path = snapshot.context.path;
     const fresh = path.slice(live.persistedPath);
@@ -420,7 +421,7 @@ export class DiagnosisEngine {
       const updated = await stores.diagnosis.update(sessionId, {
         status,
         currentNode: node,
-        snapshot: live.actor.getPersistedSnapshot(),
+        snapshot: persisted,
         conclusion,
         concludedAt: status === 'concluded' ? (session.concludedAt ?? at) : null,
         remindAt,
