@@ -7,7 +7,6 @@ import { mrkdwn, type SlackMessage } from './types.js';
 export interface IncidentAnnouncementView {
   incident: Incident;
   channelId: string | null;
-  now: Date;
 }
 
 /**

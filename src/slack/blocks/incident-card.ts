@@ -33,13 +33,12 @@ import {
   type SlackMessage,
 } from './types.js';
 
-/** Everything the incident card shows; `now` is passed in so the builder stays pure. */
+/** Everything the incident card shows. Times render as Slack date tokens, so no `now` is needed. */
 export interface IncidentCardView {
   incident: Incident;
   /** Newest first; may hold thousands of alerts. */
   alerts: AlertOccurrence[];
   channelId: string | null;
-  now: Date;
   /** False leaves out buttons, for copies such as ephemeral summaries whose buttons would go stale. */
   interactive?: boolean;
 }

@@ -49,10 +49,6 @@ export function incidentListMessage(incidents: readonly Incident[], now: Date): 
 }
 
 /** The reply to `/aisre status`: the incident card without buttons, which would go stale in an ephemeral. */
-export function incidentStatusMessage(
-  incident: Incident,
-  alerts: AlertOccurrence[],
-  now: Date,
-): SlackMessage {
-  return incidentCardMessage({ incident, alerts, channelId: null, now, interactive: false });
+export function incidentStatusMessage(incident: Incident, alerts: AlertOccurrence[]): SlackMessage {
+  return incidentCardMessage({ incident, alerts, channelId: null, interactive: false });
 }

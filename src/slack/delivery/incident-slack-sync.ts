@@ -196,7 +196,7 @@ export class IncidentSlackSync {
     target: string,
   ): Promise<void> {
     const linked = channel?.mode === 'channel' ? channel.channelId : null;
-    const message = incidentAnnouncementMessage({ incident, channelId: linked, now: this.deps.clock.now() });
+    const message = incidentAnnouncementMessage({ incident, channelId: linked });
     await this.syncMessage(incident.id, 'announcement', { channelId: target, threadTs: null }, message);
   }
 
@@ -206,7 +206,6 @@ export class IncidentSlackSync {
       incident,
       alerts,
       channelId: channel.mode === 'channel' ? channel.channelId : null,
-      now: this.deps.clock.now(),
     });
     await this.syncMessage(
       incident.id,
@@ -218,6 +217,8 @@ export class IncidentSlackSync {
 
   /** One message per diagnosis step, in the thread under the card, edited as its checks finish. */
   private async syncDiagnosis(incident: Incident): Promise<void> {
+    // Most card edits are for incidents never diagnosed; the incident row already says so.
+    if (!incident.diagnosis) return;
     const session = await this.deps.diagnosis.latestForIncident(incident.id);
     const card = await this.deps.store.message(incident.id, 'card');
     if (!session || !card) return;

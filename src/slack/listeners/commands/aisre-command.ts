@@ -39,7 +39,7 @@ export function aisreCommand(deps: ListenerDeps) {
             deps.incidents.get(id),
             deps.incidents.alerts(id, 200),
           ]);
-          await replyPrivately(respond, incidentStatusMessage(incident, alerts, now));
+          await replyPrivately(respond, incidentStatusMessage(incident, alerts));
           return;
         }
         case 'ack':

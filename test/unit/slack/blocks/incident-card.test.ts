@@ -21,7 +21,6 @@ function card(overrides: Partial<IncidentCardView> = {}): SlackMessage {
     incident: incidentFixture(),
     alerts: [alertFixture(1), alertFixture(2), alertFixture(3, { status: 'resolved' })],
     channelId: 'C0INC42',
-    now: NOW,
     ...overrides,
   });
 }
@@ -328,7 +327,6 @@ describe('incidentStatusMessage', () => {
     const message = incidentStatusMessage(
       incidentFixture({ allAlertsResolvedAt: new Date('2026-11-24T21:00:00Z') }),
       [alertFixture(1)],
-      NOW,
     );
     expect(elements(message)).toEqual([]);
     expect(allText(message)).toContain('All alerts have resolved');

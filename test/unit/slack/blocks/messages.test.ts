@@ -37,7 +37,7 @@ function manyIncidents(count: number): Incident[] {
 
 describe('incidentAnnouncementMessage', () => {
   it('shows severity, reference, title, status, counts and the incident channel', () => {
-    const message = incidentAnnouncementMessage({ incident: makeIncident(), channelId: 'C0INC42', now: NOW });
+    const message = incidentAnnouncementMessage({ incident: makeIncident(), channelId: 'C0INC42' });
     const text = renderMessageAsText(message);
     expect(text).toContain('🔴 SEV1 · INC-42 · Guardrail blocks all answers');
     expect(text).toContain('🚨 Triggered · 3 firing · 1 resolved · Join #C0INC42');
@@ -48,7 +48,6 @@ describe('incidentAnnouncementMessage', () => {
     const message = incidentAnnouncementMessage({
       incident: makeIncident({ title: '<!channel> help' }),
       channelId: null,
-      now: NOW,
     });
     expect(JSON.stringify(message)).not.toContain('<!channel>');
     expect(JSON.stringify(message)).not.toContain('Join');

@@ -5,8 +5,6 @@ import { incidentCardMessage } from '../../../../src/slack/blocks/incident-card.
 import { renderMessageAsText } from '../../../../src/slack/blocks/text-render.js';
 import { alertFixture, incidentFixture } from '../../../support/domain-fixtures.js';
 
-const NOW = new Date('2026-11-22T23:05:00Z');
-
 function makeIncident(overrides: Partial<Incident> = {}): Incident {
   return incidentFixture({
     id: 7,
@@ -40,7 +38,6 @@ describe('renderMessageAsText', () => {
       incident: makeIncident(),
       alerts: [makeAlert({ service: 'embedder', model: '<!channel> & <https://evil|click>' })],
       channelId: 'C0INC7',
-      now: NOW,
     }),
   );
 
