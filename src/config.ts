@@ -12,6 +12,8 @@ export const SECRET_VARIABLES = [
   'AISRE_API_TOKEN',
   'PROMETHEUS_BEARER_TOKEN',
   'LLM_API_KEY',
+  'LANGFUSE_SECRET_KEY',
+  'LITELLM_API_KEY',
 ] as const;
 
 const DEFAULT_SEVERITY_MAP =
@@ -76,6 +78,62 @@ const slackIdList = (prefixes: string) =>
       }),
   );
 
+const webhookName = /^[a-z][a-z0-9_-]*$/;
+
+/** `AISRE_WEBHOOKS`: `{"reindex": {"url": "https://…", "secret": "…"}}`, one entry per webhook. */
+const webhooks = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .default('{}')
+    .transform((raw, ctx) => {
+      let value: unknown;
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be JSON: {"name": {"url": "https://…", "secret": "…"}}',
+        });
+        return z.NEVER;
+      }
+      const parsed = z
+        .record(
+          z.string(),
+          z.strictObject({
+            url: z.url(),
+            secret: z.string().min(16, 'secrets must be at least 16 characters'),
+          }),
+        )
+        .safeParse(value);
+      const names =
+        value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value) : [];
+      const badNames = names.filter((name) => !webhookName.test(name));
+      for (const name of badNames) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name}: webhook names are lower-case letters, digits, _ and -`,
+        });
+      }
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+          ctx.addIssue({ code: 'custom', message: `${issue.path.join('.')}: ${issue.message}` });
+        }
+      }
+      if (!parsed.success || badNames.length > 0) return z.NEVER;
+      return parsed.data;
+    }),
+);
+
+const durationVariable = (fallback: string) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^\d+(s|m|h)$/, 'must be a duration such as 90s, 2m or 1h')
+      .default(fallback),
+  );
+
 const envSchema = z.object({
   PORT: z.preprocess(
     blankToUndefined,
@@ -119,18 +177,21 @@ const envSchema = z.object({
   AISRE_SEVERITY_MAP: z.preprocess(blankToUndefined, severityMap),
   AISRE_RUNBOOKS_DIR: z.preprocess(blankToUndefined, z.string().default('./runbooks')),
   AISRE_AUTO_DIAGNOSE: booleanFlag,
-  AISRE_DIAGNOSIS_RECHECK: z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .regex(/^\d+(s|m|h)$/, 'must be a duration such as 90s, 2m or 1h')
-      .default('2m'),
-  ),
+  AISRE_DIAGNOSIS_RECHECK: durationVariable('2m'),
   PROMETHEUS_URL: z.preprocess(blankToUndefined, z.url().optional()),
   PROMETHEUS_PUBLIC_URL: z.preprocess(blankToUndefined, z.url().optional()),
   PROMETHEUS_BEARER_TOKEN: optionalString,
   LLM_BASE_URL: z.preprocess(blankToUndefined, z.url().optional()),
   LLM_API_KEY: optionalString,
+  LANGFUSE_URL: z.preprocess(blankToUndefined, z.url().optional()),
+  LANGFUSE_PUBLIC_KEY: optionalString,
+  LANGFUSE_SECRET_KEY: optionalString,
+  LITELLM_URL: z.preprocess(blankToUndefined, z.url().optional()),
+  LITELLM_API_KEY: optionalString,
+  AISRE_WEBHOOKS: webhooks,
+  AISRE_ACTION_SETTLE: durationVariable('2m'),
+  AISRE_ACTION_EXECUTORS: slackIdList('US'),
+  AISRE_ACTION_APPROVERS: slackIdList('US'),
   LOG_LEVEL: z.preprocess(
     blankToUndefined,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -162,6 +223,12 @@ function crossFieldProblems(env: Record<string, string | undefined>): string[] {
         'SLACK_INCIDENTS_CHANNEL is required with SLACK_BOT_TOKEN: incidents are announced there',
       );
     }
+  }
+  if (set('LANGFUSE_URL') !== (set('LANGFUSE_PUBLIC_KEY') && set('LANGFUSE_SECRET_KEY'))) {
+    problems.push('LANGFUSE_URL, LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY are set together or not at all');
+  }
+  if (set('LITELLM_API_KEY') && !set('LITELLM_URL')) {
+    problems.push('LITELLM_API_KEY is set but LITELLM_URL is not: set the gateway URL too');
   }
   return problems;
 }
@@ -198,6 +265,17 @@ export interface Config {
     prometheus: { url: string | undefined; publicUrl: string | undefined; bearerToken: string | undefined };
     llm: { baseUrl: string | undefined; apiKey: string | undefined };
   };
+  actions: {
+    langfuse: { url: string; publicKey: string; secretKey: string } | undefined;
+    litellm: { url: string; apiKey: string | undefined } | undefined;
+    webhooks: Readonly<Record<string, { url: string; secret: string }>>;
+    /** How long after an action its recovery is checked. */
+    settleMs: number;
+    /** Slack user or user-group ids allowed to execute actions; empty means every responder. */
+    executors: string[];
+    /** Slack user or user-group ids allowed to approve high-risk actions; empty means anyone but the requester. */
+    approvers: string[];
+  };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   secrets: string[];
 }
@@ -225,9 +303,10 @@ export function loadConfig(overrides: Record<string, string | undefined> = {}): 
   ];
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
-  const secrets = SECRET_VARIABLES.map((name) => e[name]).filter(
-    (value): value is string => typeof value === 'string' && value.length > 0,
-  );
+  const secrets = [
+    ...SECRET_VARIABLES.map((name) => e[name]),
+    ...Object.values(e.AISRE_WEBHOOKS).map((webhook) => webhook.secret),
+  ].filter((value): value is string => typeof value === 'string' && value.length > 0);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -268,6 +347,17 @@ export function loadConfig(overrides: Record<string, string | undefined> = {}): 
         bearerToken: e.PROMETHEUS_BEARER_TOKEN,
       },
       llm: { baseUrl: e.LLM_BASE_URL, apiKey: e.LLM_API_KEY },
+    },
+    actions: {
+      langfuse:
+        e.LANGFUSE_URL && e.LANGFUSE_PUBLIC_KEY && e.LANGFUSE_SECRET_KEY
+          ? { url: e.LANGFUSE_URL, publicKey: e.LANGFUSE_PUBLIC_KEY, secretKey: e.LANGFUSE_SECRET_KEY }
+          : undefined,
+      litellm: e.LITELLM_URL ? { url: e.LITELLM_URL, apiKey: e.LITELLM_API_KEY } : undefined,
+      webhooks: e.AISRE_WEBHOOKS,
+      settleMs: parseDuration(e.AISRE_ACTION_SETTLE),
+      executors: e.AISRE_ACTION_EXECUTORS,
+      approvers: e.AISRE_ACTION_APPROVERS,
     },
     logLevel: e.LOG_LEVEL,
     secrets,

@@ -1,6 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ActionCatalog } from './actions/action-catalog.js';
+import { ActionPolicy } from './actions/action-policy.js';
+import { ActionService } from './actions/action-service.js';
+import { ActionRegistry } from './actions/built-in-actions.js';
+import { integrationFactory } from './actions/integrations.js';
 import { ChangeService } from './changes/change-service.js';
 import { createCheckRegistry } from './checks/built-in-checks.js';
 import type { CheckRegistry } from './checks/check-registry.js';
@@ -30,6 +33,7 @@ import { ConsoleSlackGateway } from './slack/console-slack-gateway.js';
 import { IncidentSlackSync } from './slack/delivery/incident-slack-sync.js';
 import { OutboxWorker } from './slack/delivery/outbox-worker.js';
 import type { SlackGateway } from './slack/slack-gateway.js';
+import { SlackGroupDirectory } from './slack/slack-group-directory.js';
 import { createWebClient, WebSlackGateway } from './slack/web-slack-gateway.js';
 
 export interface StartOptions {
@@ -38,6 +42,8 @@ export interface StartOptions {
   print?: (text: string) => void;
   clock?: Clock;
   outboxPollIntervalMs?: number;
+  /** How long an execution's claim lasts; tests shorten it to resume killed runs sooner. */
+  actionLeaseMs?: number;
 }
 
 /** A running aisre process: its address, its parts for tools like the demo, and how to stop it. */
@@ -47,6 +53,7 @@ export interface RunningAisre {
   db: Database;
   incidents: IncidentService;
   diagnosis: DiagnosisEngine;
+  actions: ActionService;
   outbox: OutboxWorker;
   logger: Logger;
   stop(): Promise<void>;
@@ -55,15 +62,17 @@ export interface RunningAisre {
 const systemClock: Clock = { now: () => new Date() };
 const SHUTDOWN_GRACE_MS = 10_000;
 const RECHECK_POLL_MS = 5_000;
+const ACTION_POLL_MS = 1_000;
 
 /** A missing runbooks directory leaves diagnosis unavailable rather than stopping the service. */
 async function loadRunbookDirectory(
   directory: string,
   checks: CheckRegistry,
+  actions: ActionRegistry,
   logger: Logger,
 ): Promise<LoadedRunbook[]> {
   try {
-    const loaded = await loadRunbooks(directory, { checks, actions: new ActionCatalog() });
+    const loaded = await loadRunbooks(directory, { checks, actions: actions.catalog() });
     logger.info({ runbooks: loaded.map((r) => `${r.runbook.id}@${r.version}`) }, 'loaded runbooks');
     return loaded;
   } catch (err) {
@@ -86,8 +95,9 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
   const clock = options.clock ?? systemClock;
   // Runbooks are checked before anything opens, so a broken one stops startup with its file and path.
   const checkRegistry = createCheckRegistry();
+  const actionRegistry = new ActionRegistry();
   const runbooks = new RunbookLibrary(
-    await loadRunbookDirectory(config.diagnosis.runbooksDir, checkRegistry, logger),
+    await loadRunbookDirectory(config.diagnosis.runbooksDir, checkRegistry, actionRegistry, logger),
   );
   const db = await openDatabase(config.database);
   try {
@@ -105,30 +115,33 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
   const incidents = new IncidentService({ uow, clock });
   const intake = new AlertIntakeService({ uow, clock, severityMap: config.severityMap });
   const changes = new ChangeService({ uow, clock });
+  const checkRunner = createNodeCheckRunner({
+    registry: checkRegistry,
+    clock,
+    logger,
+    deps: {
+      prometheus: {
+        url: config.diagnosis.prometheus.url,
+        publicUrl: config.diagnosis.prometheus.publicUrl,
+        headers: config.diagnosis.prometheus.bearerToken
+          ? { authorization: `Bearer ${config.diagnosis.prometheus.bearerToken}` }
+          : {},
+      },
+      llm: config.diagnosis.llm,
+      changes: uow.read.changes,
+      goldenBaselines: new KnexGoldenBaselineStore(db.knex),
+      fetch: globalThis.fetch,
+    },
+  });
+  let actions: ActionService | undefined;
   const diagnosis = new DiagnosisEngine({
     uow,
     runbooks,
     clock,
     logger: logger.child({ component: 'diagnosis' }),
     recheckAfterMs: config.diagnosis.recheckAfterMs,
-    checks: createNodeCheckRunner({
-      registry: checkRegistry,
-      clock,
-      logger,
-      deps: {
-        prometheus: {
-          url: config.diagnosis.prometheus.url,
-          publicUrl: config.diagnosis.prometheus.publicUrl,
-          headers: config.diagnosis.prometheus.bearerToken
-            ? { authorization: `Bearer ${config.diagnosis.prometheus.bearerToken}` }
-            : {},
-        },
-        llm: config.diagnosis.llm,
-        changes: uow.read.changes,
-        goldenBaselines: new KnexGoldenBaselineStore(db.knex),
-        fetch: globalThis.fetch,
-      },
-    }),
+    checks: checkRunner,
+    onConcluded: (session) => actions?.scheduleAuto(session),
   });
 
   let gateway: SlackGateway;
@@ -142,6 +155,17 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
     gateway = new ConsoleSlackGateway(print);
     logger.info('no SLACK_BOT_TOKEN: Slack messages are printed instead of posted');
   }
+  actions = new ActionService({
+    uow,
+    registry: actionRegistry,
+    policy: new ActionPolicy(config.actions, new SlackGroupDirectory(gateway, clock)),
+    integrations: integrationFactory(config.actions),
+    checks: checkRunner,
+    clock,
+    logger: logger.child({ component: 'actions' }),
+    settleMs: config.actions.settleMs,
+    ...(options.actionLeaseMs ? { leaseMs: options.actionLeaseMs } : {}),
+  });
   const sync = new IncidentSlackSync({
     store: slackStore,
     gateway,
@@ -224,11 +248,17 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
   outbox.start();
   const resumed = await diagnosis.resumeAll();
   if (resumed > 0) logger.info({ sessions: resumed }, 'resumed diagnosis sessions');
-  // Question deadlines live in the database; this only looks for due ones.
+  await actions.resume();
+  // Question reminders, action leases and verification deadlines live in the database; this
+  // only looks for due ones.
   const recheckTimer = setInterval(() => {
     diagnosis.recheckDue().catch((err: unknown) => logger.error({ err }, 'diagnosis recheck failed'));
   }, RECHECK_POLL_MS);
   recheckTimer.unref();
+  const actionTimer = setInterval(() => {
+    actions?.processDue().catch((err: unknown) => logger.error({ err }, 'action processing failed'));
+  }, ACTION_POLL_MS);
+  actionTimer.unref();
   await slackApp?.start();
   logger.info(
     { url, database: db.kind, slack: config.slack.enabled ? 'web-api' : 'console' },
@@ -242,7 +272,9 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
       logger.info('shutting down: intake stopped, draining in-flight work');
       await closeServer(server);
       clearInterval(recheckTimer);
+      clearInterval(actionTimer);
       await diagnosis.stop();
+      await actions?.stop();
       await outbox?.stop();
       await slackApp
         ?.stop()
@@ -253,7 +285,7 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
     return stopping;
   };
 
-  return { url, port, db, incidents, diagnosis, outbox, logger, stop };
+  return { url, port, db, incidents, diagnosis, actions, outbox, logger, stop };
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

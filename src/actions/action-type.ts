@@ -47,10 +47,15 @@ export interface ActionContext<P> {
    * a checkpoint.
    */
   checkpoint<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Stores the state an execution is about to change, before it changes it, so that an undo is
+   * possible even if the run dies before it reports its outcome. Not called in a dry run.
+   */
+  recordPreviousState(state: unknown): Promise<void>;
   integration(name: 'langfuse' | 'litellm' | `webhook:${string}`): IntegrationClient;
 }
 
-export interface UndoContext<P> extends Omit<ActionContext<P>, 'isDryRun'> {
+export interface UndoContext<P> extends Omit<ActionContext<P>, 'isDryRun' | 'recordPreviousState'> {
   /** What `run` recorded as the state before it changed anything. */
   previousState: unknown;
 }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Stores, UnitOfWork } from '../incidents/ports.js';
+import { KnexActionRunStore } from './stores/action-run-store.js';
 import { KnexAlertStore } from './stores/alert-store.js';
 import { KnexChangeEventStore } from './stores/change-event-store.js';
 import { KnexDiagnosisStore } from './stores/diagnosis-store.js';
@@ -28,6 +29,7 @@ export function createKnexUnitOfWork(db: Knex, onCommitWithNotifications: () => 
           }),
           changes: new KnexChangeEventStore(trx),
           diagnosis: new KnexDiagnosisStore(trx),
+          actions: new KnexActionRunStore(trx),
         };
         return work(stores);
       });
@@ -40,6 +42,7 @@ export function createKnexUnitOfWork(db: Knex, onCommitWithNotifications: () => 
       timeline: new KnexTimelineStore(db),
       changes: new KnexChangeEventStore(db),
       diagnosis: new KnexDiagnosisStore(db),
+      actions: new KnexActionRunStore(db),
     },
   };
 }

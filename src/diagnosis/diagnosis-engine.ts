@@ -12,6 +12,7 @@ import {
 } from '../incidents/incident.js';
 import type { Clock, Stores, UnitOfWork } from '../incidents/ports.js';
 import type { Logger } from '../logger.js';
+import { checkIncident, commonLabels } from './check-incident.js';
 import type { DiagnosisConclusion, DiagnosisSession, IncidentDiagnosis } from './diagnosis.js';
 import {
   compileDiagnosisMachine,
@@ -42,6 +43,8 @@ export interface DiagnosisEngineDeps {
   logger: Logger;
   /** How long a question waits before the node's checks run again on their own. */
   recheckAfterMs: number;
+  /** Called once a session reaches a conclusion it was not at before (e.g. to start `auto` actions). */
+  onConcluded?: (session: DiagnosisSession) => void;
 }
 
 interface LiveSession {
@@ -368,9 +371,9 @@ export class DiagnosisEngine {
     const path = snapshot.context.path;
     const fresh = path.slice(live.persistedPath);
     const at = this.deps.clock.now();
-    await this.deps.uow.run(async (stores) => {
+    const concluded = await this.deps.uow.run(async (stores) => {
       const session = await stores.diagnosis.getForUpdate(sessionId);
-      if (!session || session.status === 'stopped') return;
+      if (!session || session.status === 'stopped') return undefined;
       const entries: NewTimelineEntry[] = [];
       for (const entry of fresh) {
         const previous = path[path.indexOf(entry) - 1];
@@ -430,8 +433,10 @@ export class DiagnosisEngine {
       await stores.incidents.update(session.incidentId, { updatedAt: at, diagnosis: summaryOf(updated) });
       await stores.timeline.append(session.incidentId, entries);
       await stores.notifications.enqueue(session.incidentId, { kind: 'incident.updated' });
+      return entries.some((entry) => entry.kind === 'diagnosis.concluded') ? updated : undefined;
     });
     live.persistedPath = path.length;
+    if (concluded) this.deps.onConcluded?.(concluded);
     if (phase === 'asking' || phase === 'concluded') {
       for (const resolve of this.settledWaiters.get(sessionId) ?? []) resolve();
       this.settledWaiters.delete(sessionId);
@@ -492,35 +497,11 @@ function summaryOf(session: DiagnosisSession): IncidentDiagnosis {
   };
 }
 
-/** Labels every alert of the incident shares, so templates see what the group has in common. */
-function commonLabels(alerts: readonly AlertOccurrence[]): Record<string, string> {
-  const [first, ...rest] = alerts;
-  if (!first) return {};
-  return Object.fromEntries(
-    Object.entries(first.labels).filter(([key, value]) => rest.every((alert) => alert.labels[key] === value)),
-  );
-}
-
 function selectorFor(incident: Incident, alerts: readonly AlertOccurrence[]): RunbookSelector {
   const labels = { ...commonLabels(alerts), ...incident.groupLabels };
   return {
     alertname: labels.alertname ?? alerts[0]?.alertname,
     layer: incident.layerHint ?? labels.layer,
     service: incident.service ?? labels.service,
-  };
-}
-
-function checkIncident(incident: Incident, alerts: readonly AlertOccurrence[]): CheckIncident {
-  const startedAt = alerts.reduce<Date>(
-    (earliest, alert) => (alert.startsAt < earliest ? alert.startsAt : earliest),
-    incident.createdAt,
-  );
-  return {
-    id: incident.id,
-    title: incident.title,
-    service: incident.service,
-    layerHint: incident.layerHint,
-    labels: { ...commonLabels(alerts), ...incident.groupLabels },
-    startedAt,
   };
 }

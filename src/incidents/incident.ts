@@ -138,7 +138,15 @@ export type TimelineKind =
   | 'diagnosis.started'
   | 'diagnosis.step'
   | 'diagnosis.overridden'
-  | 'diagnosis.concluded';
+  | 'diagnosis.concluded'
+  | 'action.previewed'
+  | 'action.requested'
+  | 'action.approved'
+  | 'action.rejected'
+  | 'action.cancelled'
+  | 'action.executed'
+  | 'action.failed'
+  | 'action.verified';
 
 /** An append-only record of something that happened to an incident. */
 export interface TimelineEntry {

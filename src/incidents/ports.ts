@@ -1,3 +1,4 @@
+import type { ActionRunStore } from '../actions/ports.js';
 import type { ChangeEvent, NewChangeEvent } from '../changes/change-event.js';
 import type { DiagnosisStore } from '../diagnosis/ports.js';
 import type {
@@ -127,6 +128,7 @@ export interface Stores {
   notifications: NotificationQueue;
   changes: ChangeEventStore;
   diagnosis: DiagnosisStore;
+  actions: ActionRunStore;
 }
 
 /** Runs work atomically: all writes commit together or not at all. */
@@ -134,7 +136,7 @@ export interface UnitOfWork {
   /** `lockKeys` serialise concurrent units of work that touch the same logical key (e.g. an alert group). */
   run<T>(work: (stores: Stores) => Promise<T>, options?: { lockKeys?: readonly string[] }): Promise<T>;
   /** Stores for reads outside a transaction. */
-  readonly read: Pick<Stores, 'incidents' | 'alerts' | 'timeline' | 'changes' | 'diagnosis'>;
+  readonly read: Pick<Stores, 'incidents' | 'alerts' | 'timeline' | 'changes' | 'diagnosis' | 'actions'>;
 }
 
 /** A source of time, so tests and benchmarks can control it. */

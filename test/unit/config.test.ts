@@ -14,6 +14,15 @@ const base = {
   AISRE_SEVERITY_MAP: '',
   PORT: '',
   LOG_LEVEL: '',
+  LANGFUSE_URL: '',
+  LANGFUSE_PUBLIC_KEY: '',
+  LANGFUSE_SECRET_KEY: '',
+  LITELLM_URL: '',
+  LITELLM_API_KEY: '',
+  AISRE_WEBHOOKS: '',
+  AISRE_ACTION_SETTLE: '',
+  AISRE_ACTION_EXECUTORS: '',
+  AISRE_ACTION_APPROVERS: '',
 };
 
 function problems(overrides: Record<string, string>): string[] {
@@ -97,5 +106,61 @@ describe('loadConfig', () => {
     );
     const found = problems({ SLACK_BOT_TOKEN: 'xoxp-very-secret-value' });
     expect(found.join('\n')).not.toContain('very-secret-value');
+  });
+
+  it('configures action integrations, webhooks and the execution policy, keeping their secrets out of logs', () => {
+    const config = loadConfig({
+      ...base,
+      LANGFUSE_URL: 'http://langfuse.local:3000',
+      LANGFUSE_PUBLIC_KEY: 'pk-lf-1',
+      LANGFUSE_SECRET_KEY: 'sk-lf-secret',
+      LITELLM_URL: 'http://litellm.local:4000',
+      LITELLM_API_KEY: 'sk-master-1234',
+      AISRE_WEBHOOKS: '{"reindex": {"url": "https://jobs.local/reindex", "secret": "0123456789abcdef"}}',
+      AISRE_ACTION_SETTLE: '90s',
+      AISRE_ACTION_EXECUTORS: 'U0ALICE, S0ONCALL',
+      AISRE_ACTION_APPROVERS: 'S0LEADS',
+    });
+    expect(config.actions).toEqual({
+      langfuse: { url: 'http://langfuse.local:3000', publicKey: 'pk-lf-1', secretKey: 'sk-lf-secret' },
+      litellm: { url: 'http://litellm.local:4000', apiKey: 'sk-master-1234' },
+      webhooks: { reindex: { url: 'https://jobs.local/reindex', secret: '0123456789abcdef' } },
+      settleMs: 90_000,
+      executors: ['U0ALICE', 'S0ONCALL'],
+      approvers: ['S0LEADS'],
+    });
+    expect(config.secrets).toEqual(
+      expect.arrayContaining(['sk-lf-secret', 'sk-master-1234', '0123456789abcdef']),
+    );
+    expect(loadConfig(base).actions).toMatchObject({
+      langfuse: undefined,
+      litellm: undefined,
+      webhooks: {},
+      settleMs: 120_000,
+    });
+  });
+
+  it('explains bad action settings', () => {
+    const found = problems({
+      LANGFUSE_URL: 'http://langfuse.local:3000',
+      LITELLM_API_KEY: 'sk-master-1234',
+      AISRE_WEBHOOKS: '{"Re Index": {"url": "not a url", "secret": "short"}}',
+      AISRE_ACTION_SETTLE: 'soon',
+      AISRE_ACTION_APPROVERS: 'alice',
+    });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^AISRE_WEBHOOKS Re Index: webhook names are lower-case/),
+        expect.stringMatching(/^AISRE_WEBHOOKS Re Index\.url: /),
+        'AISRE_WEBHOOKS Re Index.secret: secrets must be at least 16 characters',
+        'AISRE_ACTION_SETTLE must be a duration such as 90s, 2m or 1h',
+        'AISRE_ACTION_APPROVERS alice: expected Slack ids starting with U or S',
+        'LANGFUSE_URL, LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY are set together or not at all',
+        'LITELLM_API_KEY is set but LITELLM_URL is not: set the gateway URL too',
+      ]),
+    );
+    expect(problems({ AISRE_WEBHOOKS: '{nope' })).toEqual([
+      'AISRE_WEBHOOKS must be JSON: {"name": {"url": "https://…", "secret": "…"}}',
+    ]);
   });
 });

@@ -3,16 +3,21 @@ import { ActionError, maskKey } from '../action-error.js';
 import type { ActionContext, IntegrationClient, UndoContext } from '../action-type.js';
 import { type HttpMethod, supportsRequestOptions } from '../integration-client.js';
 
-type AnyContext = Pick<ActionContext<unknown>, 'checkpoint' | 'logger'> & { isDryRun?: boolean };
+type AnyContext = Pick<ActionContext<unknown>, 'checkpoint' | 'logger'> &
+  Partial<Pick<ActionContext<unknown>, 'isDryRun' | 'recordPreviousState'>>;
 
 /**
  * Reads the state an action is about to change. When executing, the read goes through a checkpoint:
  * a run retried after the change was applied reuses what was read before it, so `previousState`
- * still describes the state before the change. A dry run reads afresh and stores nothing (the
- * execution that may follow, later and after approval, must not reuse a stale preview).
+ * still describes the state before the change; it is also recorded on the run at once. A dry run
+ * reads afresh and stores nothing (the execution that may follow, later and after approval, must
+ * not reuse a stale preview).
  */
-export function snapshot<T>(ctx: AnyContext, key: string, read: () => Promise<T>): Promise<T> {
-  return ctx.isDryRun ? read() : ctx.checkpoint(key, read);
+export async function snapshot<T>(ctx: AnyContext, key: string, read: () => Promise<T>): Promise<T> {
+  if (ctx.isDryRun) return read();
+  const state = await ctx.checkpoint(key, read);
+  await ctx.recordPreviousState?.(state);
+  return state;
 }
 
 /**

@@ -1,6 +1,3 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import type {
   ActionContext,
@@ -8,13 +5,16 @@ import type {
   RecordedRequest,
   UndoContext,
 } from '../../../src/actions/action-type.js';
-import { createIntegrationClient } from '../../../src/actions/integration-client.js';
-import { verifyWebhookSignature, type WebhookVerification } from '../../../src/actions/webhook-signature.js';
+import { type IntegrationName, integrationFactory } from '../../../src/actions/integrations.js';
 import { type LangfuseFake, startLangfuseFake } from '../../support/langfuse-fake.js';
 import { type LiteLLMFake, startLiteLLMFake } from '../../support/litellm-fake.js';
+import {
+  startWebhookReceiver,
+  WEBHOOK_SECRET,
+  type WebhookReceiver,
+} from '../../support/webhook-receiver.js';
 
 export const ACTOR = 'U0RESPONDER';
-export const WEBHOOK_SECRET = 'whsec-test-0123456789abcdef';
 
 /**
  * An in-memory stand-in for the action_checkpoints table: the first result per key is stored (as
@@ -38,57 +38,6 @@ export class MemoryCheckpoints {
   };
 }
 
-export interface WebhookDelivery {
-  headers: IncomingHttpHeaders;
-  rawBody: string;
-  body: unknown;
-  verification: WebhookVerification;
-}
-
-/** A webhook receiver that verifies signatures and answers what the test says. */
-export interface WebhookReceiver {
-  url: string;
-  deliveries: WebhookDelivery[];
-  answer(status: number, body: unknown): void;
-  close(): Promise<void>;
-}
-
-export async function startWebhookReceiver(secret = WEBHOOK_SECRET): Promise<WebhookReceiver> {
-  const deliveries: WebhookDelivery[] = [];
-  const answers: Array<{ status: number; body: unknown }> = [];
-  const server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const rawBody = Buffer.concat(chunks).toString('utf8');
-    const header = req.headers['x-aisre-signature'];
-    deliveries.push({
-      headers: req.headers,
-      rawBody,
-      body: rawBody === '' ? undefined : (JSON.parse(rawBody) as unknown),
-      verification: verifyWebhookSignature({
-        secret,
-        rawBody,
-        header: typeof header === 'string' ? header : null,
-      }),
-    });
-    const next = answers.shift() ?? { status: 200, body: { ok: true } };
-    res.writeHead(next.status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(next.body));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/hooks/aisre`,
-    deliveries,
-    answer: (status, body) => answers.push({ status, body }),
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
-  };
-}
-
 export interface ContextOptions {
   dryRun?: boolean;
   checkpoints?: MemoryCheckpoints;
@@ -102,6 +51,8 @@ export interface ActionHarness {
   webhook: WebhookReceiver;
   /** Every request any action made, as recorded for the audit. */
   recorded: RecordedRequest[];
+  /** What executions recorded as the state before their change, in order. */
+  previousStates: unknown[];
   context<P>(type: ActionType<P>, params: unknown, options?: ContextOptions): ActionContext<P>;
   undoContext<P>(
     type: ActionType<P>,
@@ -124,40 +75,17 @@ export async function startActionHarness(): Promise<ActionHarness> {
     reindex: { url: webhook.url, secret: WEBHOOK_SECRET },
   };
   const recorded: RecordedRequest[] = [];
+  const previousStates: unknown[] = [];
   const logger = pino({ level: 'silent' });
   const signal = new AbortController().signal;
   const record = (request: RecordedRequest) => recorded.push(request);
 
-  const integration = (name: 'langfuse' | 'litellm' | `webhook:${string}`) => {
-    if (name === 'langfuse') {
-      return createIntegrationClient({
-        name,
-        baseUrl: langfuse.url,
-        auth: { type: 'basic', username: langfuse.publicKey, password: langfuse.secretKey },
-        signal,
-        record,
-      });
-    }
-    if (name === 'litellm') {
-      return createIntegrationClient({
-        name,
-        baseUrl: litellm.url,
-        auth: { type: 'bearer', token: litellm.masterKey },
-        signal,
-        record,
-      });
-    }
-    const configured = webhooks[name.slice('webhook:'.length)];
-    if (!configured) throw new Error(`no webhook named ${name} is configured`);
-    return createIntegrationClient({
-      name,
-      baseUrl: configured.url,
-      auth: { type: 'none' },
-      signing: { secret: configured.secret },
-      signal,
-      record,
-    });
-  };
+  const integrations = integrationFactory({
+    langfuse: { url: langfuse.url, publicKey: langfuse.publicKey, secretKey: langfuse.secretKey },
+    litellm: { url: litellm.url, apiKey: litellm.masterKey },
+    webhooks,
+  });
+  const integration = (name: IntegrationName) => integrations(name, { signal, record });
 
   const base = <P>(type: ActionType<P>, params: unknown, options: ContextOptions) => ({
     params: type.params.parse(params),
@@ -173,9 +101,13 @@ export async function startActionHarness(): Promise<ActionHarness> {
     litellm,
     webhook,
     recorded,
+    previousStates,
     context: (type, params, options = {}) => ({
       ...base(type, params, options),
       isDryRun: options.dryRun ?? false,
+      recordPreviousState: async (state: unknown) => {
+        previousStates.push(state);
+      },
     }),
     undoContext: (type, params, previousState, options = {}) => ({
       ...base(type, params, options),

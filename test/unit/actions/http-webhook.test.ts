@@ -2,13 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ActionError } from '../../../src/actions/action-error.js';
 import { httpWebhook, WEBHOOK_MAX_BODY_BYTES } from '../../../src/actions/types/http-webhook.js';
 import { verifyWebhookSignature } from '../../../src/actions/webhook-signature.js';
-import {
-  type ActionHarness,
-  MemoryCheckpoints,
-  startActionHarness,
-  thrown,
-  WEBHOOK_SECRET,
-} from './action-harness.js';
+import { WEBHOOK_SECRET } from '../../support/webhook-receiver.js';
+import { type ActionHarness, MemoryCheckpoints, startActionHarness, thrown } from './action-harness.js';
 
 describe('http.webhook', () => {
   let h: ActionHarness;
