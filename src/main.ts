@@ -189,7 +189,7 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
 
   let draining = false;
   const http = createHttpApp({ metrics, isDraining: () => draining });
-  const listenerDeps = { incidents, diagnosis, slackStore, clock, metrics, logger };
+  const listenerDeps = { incidents, diagnosis, actions, slackStore, clock, metrics, logger };
   const slackApp = config.slack.enabled
     ? createSlackApp({
         botToken: config.slack.botToken,

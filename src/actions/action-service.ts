@@ -218,28 +218,7 @@ export class ActionService {
    * A dry run that fails is recorded too (status `failed`), so the audit shows what was tried.
    */
   async preview(request: PreviewRequest, actor: Actor, autoKey: string | null = null): Promise<ActionRun> {
-    const incident = await this.deps.uow.read.incidents.get(request.incidentId);
-    if (!incident) throw new AppError('not_found', `There is no incident INC-${request.incidentId}.`);
-    if (!isOpen(incident.status)) {
-      throw new AppError(
-        'conflict',
-        `${incidentRef(incident)} is ${incident.status}; actions are for open incidents.`,
-      );
-    }
-    const { session, nodeId, actionId, rawParams } = await this.source(incident, request);
-    const type = this.deps.registry.find(actionId);
-    if (!type) {
-      throw new AppError(
-        'not_found',
-        `There is no action "${actionId}". Known actions: ${this.deps.registry.list().join(', ')}.`,
-      );
-    }
-    const values = await this.templateValuesFor(incident, session);
-    const params = parseActionParams(type.id, type.params, renderActionParams(rawParams, values)) as Record<
-      string,
-      unknown
-    >;
-
+    const { incident, session, nodeId, type, params } = await this.prepare(request);
     const requests: RecordedRequest[] = [];
     let preview: ActionOutcome | null = null;
     let error: string | null = null;
@@ -287,6 +266,14 @@ export class ActionService {
       });
       return run;
     });
+  }
+
+  /**
+   * Checks that a preview request can run (the incident is open, the action exists, its parameters
+   * fill in and validate) without running it: a modal can then show the problem on its field.
+   */
+  async validate(request: PreviewRequest): Promise<Record<string, unknown>> {
+    return (await this.prepare(request)).params;
   }
 
   /**
@@ -560,6 +547,31 @@ export class ActionService {
       actionId: request.actionId,
       rawParams: request.params,
     };
+  }
+
+  private async prepare(request: PreviewRequest) {
+    const incident = await this.deps.uow.read.incidents.get(request.incidentId);
+    if (!incident) throw new AppError('not_found', `There is no incident INC-${request.incidentId}.`);
+    if (!isOpen(incident.status)) {
+      throw new AppError(
+        'conflict',
+        `${incidentRef(incident)} is ${incident.status}; actions are for open incidents.`,
+      );
+    }
+    const { session, nodeId, actionId, rawParams } = await this.source(incident, request);
+    const type = this.deps.registry.find(actionId);
+    if (!type) {
+      throw new AppError(
+        'not_found',
+        `There is no action "${actionId}". Known actions: ${this.deps.registry.list().join(', ')}.`,
+      );
+    }
+    const values = await this.templateValuesFor(incident, session);
+    const params = parseActionParams(type.id, type.params, renderActionParams(rawParams, values)) as Record<
+      string,
+      unknown
+    >;
+    return { incident, session, nodeId, type, params };
   }
 
   private async templateValuesFor(incident: Incident, session: DiagnosisSession | undefined) {

@@ -1,6 +1,8 @@
+import type { Recommendations } from '../../actions/action-service.js';
 import type { CheckResult, CheckStatus } from '../../checks/check-type.js';
 import type { DiagnosisSession, DiagnosisStep } from '../../diagnosis/diagnosis.js';
 import { isConclusion } from '../../diagnosis/runbook-schema.js';
+import { type ActionCatalogEntry, recommendationBlocks } from './action-run.js';
 import { escapeInline, escapeMrkdwn, link, truncate, userMention } from './mrkdwn.js';
 import {
   type Block,
@@ -71,7 +73,12 @@ function checkBlocks(title: string, result: CheckResult | undefined, running: bo
  * links as results arrive, then the question (buttons), the move to the next node, or the
  * conclusion with its recommended actions and an override menu.
  */
-export function diagnosisStepMessage(view: { session: DiagnosisSession; step: DiagnosisStep }): SlackMessage {
+export function diagnosisStepMessage(view: {
+  session: DiagnosisSession;
+  step: DiagnosisStep;
+  /** The conclusion's actions with their parameters filled in, and every action for the menu. */
+  actions?: { recommendations: Recommendations | undefined; catalog: ActionCatalogEntry[] };
+}): SlackMessage {
   const { session, step } = view;
   const node = session.runbook.nodes[step.nodeId];
   if (!node) return { text: `Diagnosis step ${step.seq}`, blocks: [] };
@@ -96,13 +103,26 @@ export function diagnosisStepMessage(view: { session: DiagnosisSession; step: Di
       text: mrkdwn(`*Hypothesis:* ${escapeMrkdwn(truncate(conclusion.hypothesis, 1500))}`),
       fields,
     });
-    if (conclusion.actions.length > 0) {
-      const lines = conclusion.actions.map(
-        (action) =>
-          `• \`${escapeInline(action.action, 60)}\` ${escapeInline(JSON.stringify(action.params), 300)}` +
-          (action.why ? ` — ${escapeInline(action.why, 200)}` : ''),
-      );
-      blocks.push({ type: 'section', text: mrkdwn(`*Recommended actions*\n${lines.join('\n')}`) });
+    const current = step.status !== 'overridden' && view.actions?.recommendations?.sessionId === session.id;
+    if (conclusion.actions.length > 0 || current) {
+      blocks.push({ type: 'section', text: mrkdwn('*Recommended actions*') });
+      if (current && view.actions) {
+        blocks.push(
+          ...recommendationBlocks(
+            session.incidentId,
+            view.actions.recommendations,
+            view.actions.catalog,
+            true,
+          ),
+        );
+      } else {
+        const lines = conclusion.actions.map(
+          (action) =>
+            `• \`${escapeInline(action.action, 60)}\`` +
+            (action.why ? ` — ${escapeInline(action.why, 200)}` : ''),
+        );
+        if (lines.length > 0) blocks.push({ type: 'section', text: mrkdwn(lines.join('\n')) });
+      }
     }
     if (step.status === 'overridden') {
       blocks.push(moveContext(step, session));

@@ -9,6 +9,16 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/**
+ * Escapes `text` but keeps mentions of Slack users and user groups (`<@U…>`, `<!subteam^S…>`), for
+ * aisre's own messages that name people. Broadcasts such as `<!channel>` stay escaped.
+ */
+export function escapeKeepingMentions(text: string): string {
+  return escapeMrkdwn(text)
+    .replace(/&lt;@([UW][A-Z0-9]+)&gt;/g, '<@$1>')
+    .replace(/&lt;!subteam\^(S[A-Z0-9]+)&gt;/g, '<!subteam^$1>');
+}
+
 /** Shortens `text` to at most `max` characters, ending in `…` when something was cut. */
 export function truncate(text: string, max: number): string {
   if (text.length <= max) return text;

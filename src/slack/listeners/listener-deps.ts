@@ -1,3 +1,4 @@
+import type { ActionService } from '../../actions/action-service.js';
 import type { DiagnosisEngine } from '../../diagnosis/diagnosis-engine.js';
 import type { IncidentService } from '../../incidents/incident-service.js';
 import type { Clock } from '../../incidents/ports.js';
@@ -9,6 +10,7 @@ import type { SlackDeliveryStore } from '../delivery/delivery-store.js';
 export interface ListenerDeps {
   incidents: IncidentService;
   diagnosis: DiagnosisEngine;
+  actions: ActionService;
   slackStore: SlackDeliveryStore;
   clock: Clock;
   metrics: Metrics;

@@ -1,6 +1,12 @@
 import type { App } from '@slack/bolt';
+import { ACTION_PARAMS_VIEW, ACTION_RUN_IDS } from '../blocks/action-run.js';
 import { DIAGNOSIS_ACTION_IDS } from '../blocks/diagnosis-step.js';
 import { ACTION_IDS, VIEW_IDS } from '../blocks/types.js';
+import {
+  actionRunButton,
+  pickActionAction,
+  previewRecommendationAction,
+} from './actions/action-run-actions.js';
 import { diagnosisAnswerAction, diagnosisOverrideAction } from './actions/diagnosis-actions.js';
 import {
   changeSeverityAction,
@@ -12,6 +18,7 @@ import { aisreCommand } from './commands/aisre-command.js';
 import { dedupeRetries } from './dedupe-retries.js';
 import { appHomeOpened } from './events/app-home-opened.js';
 import type { ListenerDeps } from './listener-deps.js';
+import { actionParamsSubmission } from './views/action-params-submission.js';
 import { declareSubmission } from './views/declare-submission.js';
 
 /** Answer buttons are `diagnosis.answer.<index>`: one action id per button of a block. */
@@ -34,6 +41,29 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   app.action(ACTION_IDS.openDeclareModal, openDeclareModalAction(deps));
   app.action(ANSWER_ACTION, diagnosisAnswerAction(deps));
   app.action(DIAGNOSIS_ACTION_IDS.override, diagnosisOverrideAction(deps));
+  app.action(ACTION_RUN_IDS.preview, previewRecommendationAction(deps));
+  app.action(ACTION_RUN_IDS.pick, pickActionAction(deps));
+  app.action(
+    ACTION_RUN_IDS.execute,
+    actionRunButton(deps, (id, actor) => deps.actions.execute(id, actor)),
+  );
+  app.action(
+    ACTION_RUN_IDS.approve,
+    actionRunButton(deps, (id, actor) => deps.actions.approve(id, actor)),
+  );
+  app.action(
+    ACTION_RUN_IDS.reject,
+    actionRunButton(deps, (id, actor) => deps.actions.reject(id, actor)),
+  );
+  app.action(
+    ACTION_RUN_IDS.cancel,
+    actionRunButton(deps, (id, actor) => deps.actions.cancel(id, actor)),
+  );
+  app.action(
+    ACTION_RUN_IDS.undo,
+    actionRunButton(deps, (id, actor) => deps.actions.undo(id, actor)),
+  );
   app.view(VIEW_IDS.declare, declareSubmission(deps));
+  app.view(ACTION_PARAMS_VIEW.callbackId, actionParamsSubmission(deps));
   app.event('app_home_opened', appHomeOpened(deps));
 }

@@ -1,7 +1,7 @@
 import type { RespondFn } from '@slack/bolt';
 import { toAppError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { escapeMrkdwn } from '../blocks/mrkdwn.js';
+import { escapeKeepingMentions } from '../blocks/mrkdwn.js';
 import type { SlackMessage } from '../blocks/types.js';
 
 /** Replies only to the person who acted (ephemeral), via the request's response_url. */
@@ -18,7 +18,7 @@ export async function replyPrivately(respond: RespondFn, message: SlackMessage |
 export async function replyWithError(respond: RespondFn, err: unknown, logger: Logger): Promise<void> {
   const error = toAppError(err);
   if (error.httpStatus >= 500) logger.error({ err }, 'Slack interaction failed');
-  await replyPrivately(respond, `:warning: ${escapeMrkdwn(error.userMessage)}`).catch((replyErr: unknown) =>
-    logger.warn({ err: replyErr }, 'could not tell the user about a failure'),
+  await replyPrivately(respond, `:warning: ${escapeKeepingMentions(error.userMessage)}`).catch(
+    (replyErr: unknown) => logger.warn({ err: replyErr }, 'could not tell the user about a failure'),
   );
 }
