@@ -190,6 +190,7 @@ const envSchema = z.object({
   LITELLM_API_KEY: optionalString,
   AISRE_WEBHOOKS: webhooks,
   AISRE_ACTION_SETTLE: durationVariable('2m'),
+  AISRE_ACTION_LEASE: durationVariable('30s'),
   AISRE_ACTION_EXECUTORS: slackIdList('US'),
   AISRE_ACTION_APPROVERS: slackIdList('US'),
   LOG_LEVEL: z.preprocess(
@@ -271,6 +272,8 @@ export interface Config {
     webhooks: Readonly<Record<string, { url: string; secret: string }>>;
     /** How long after an action its recovery is checked. */
     settleMs: number;
+    /** How long a process's claim on an executing action lasts unrenewed; after a crash, the wait before another takes over. */
+    leaseMs: number;
     /** Slack user or user-group ids allowed to execute actions; empty means every responder. */
     executors: string[];
     /** Slack user or user-group ids allowed to approve high-risk actions; empty means anyone but the requester. */
@@ -356,6 +359,7 @@ export function loadConfig(overrides: Record<string, string | undefined> = {}): 
       litellm: e.LITELLM_URL ? { url: e.LITELLM_URL, apiKey: e.LITELLM_API_KEY } : undefined,
       webhooks: e.AISRE_WEBHOOKS,
       settleMs: parseDuration(e.AISRE_ACTION_SETTLE),
+      leaseMs: parseDuration(e.AISRE_ACTION_LEASE),
       executors: e.AISRE_ACTION_EXECUTORS,
       approvers: e.AISRE_ACTION_APPROVERS,
     },

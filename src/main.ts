@@ -42,8 +42,6 @@ export interface StartOptions {
   print?: (text: string) => void;
   clock?: Clock;
   outboxPollIntervalMs?: number;
-  /** How long an execution's claim lasts; tests shorten it to resume killed runs sooner. */
-  actionLeaseMs?: number;
 }
 
 /** A running aisre process: its address, its parts for tools like the demo, and how to stop it. */
@@ -164,7 +162,7 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
     clock,
     logger: logger.child({ component: 'actions' }),
     settleMs: config.actions.settleMs,
-    ...(options.actionLeaseMs ? { leaseMs: options.actionLeaseMs } : {}),
+    leaseMs: config.actions.leaseMs,
   });
   const sync = new IncidentSlackSync({
     store: slackStore,
@@ -230,7 +228,7 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
       logger,
     }),
   );
-  http.use(incidentsApiRouter({ incidents, slack: slackStore, token: config.apiToken }));
+  http.use(incidentsApiRouter({ incidents, actions, slack: slackStore, token: config.apiToken }));
   http.use(changesRouter({ changes, token: config.apiToken, clock, logger }));
   http.use(notFound);
   http.use(errorHandler(logger));

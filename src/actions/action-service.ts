@@ -45,7 +45,7 @@ export interface ActionServiceDeps {
   /** How long after execution recovery is verified. */
   settleMs: number;
   /** How long a process's claim on a run lasts without renewal; a dead process's claim runs out. */
-  leaseMs?: number;
+  leaseMs: number;
   /** The longest a dry run, execution or verification may take. */
   runTimeoutMs?: number;
 }
@@ -80,7 +80,6 @@ export interface ActionCommandResult {
   run: ActionRun;
 }
 
-const DEFAULT_LEASE_MS = 30_000;
 const DEFAULT_RUN_TIMEOUT_MS = 120_000;
 const CLAIM_BATCH = 10;
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -151,7 +150,7 @@ export class ActionService {
   private processing = false;
 
   constructor(private readonly deps: ActionServiceDeps) {
-    this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+    this.leaseMs = deps.leaseMs;
     this.runTimeoutMs = deps.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
   }
 

@@ -1,5 +1,7 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
+import type { ActionService } from '../actions/action-service.js';
+import { redactBody } from '../actions/integration-client.js';
 import { validationError } from '../errors.js';
 import { INCIDENT_STATUSES, type IncidentStatus, OPEN_STATUSES } from '../incidents/incident.js';
 import type { IncidentService } from '../incidents/incident-service.js';
@@ -38,6 +40,7 @@ const idParam = z.object({
 /** Read-only JSON API over incidents, behind `Authorization: Bearer <AISRE_API_TOKEN>`. */
 export function incidentsApiRouter(options: {
   incidents: IncidentService;
+  actions: ActionService;
   slack: SlackDeliveryStore;
   token: string | undefined;
 }): Router {
@@ -57,6 +60,22 @@ export function incidentsApiRouter(options: {
     res.json({
       incidents,
       next: incidents.length === query.data.limit && last ? `/api/incidents?before=${last.id}` : null,
+    });
+  });
+
+  // The action runs of an incident and their complete audit: params with keys masked, requests
+  // without credentials.
+  router.get('/api/incidents/:id/actions', authenticate, async (req, res) => {
+    const params = idParam.safeParse(req.params);
+    if (!params.success) throw validationError('incident id', params.error.issues);
+    const incident = await options.incidents.get(params.data.id);
+    const [runs, audit] = await Promise.all([
+      options.actions.runs(incident.id),
+      options.actions.audit({ incidentId: incident.id }),
+    ]);
+    res.json({
+      runs: runs.map((run) => ({ ...run, params: redactBody(run.params), leaseUntil: undefined })),
+      audit,
     });
   });
 

@@ -21,6 +21,7 @@ const base = {
   LITELLM_API_KEY: '',
   AISRE_WEBHOOKS: '',
   AISRE_ACTION_SETTLE: '',
+  AISRE_ACTION_LEASE: '',
   AISRE_ACTION_EXECUTORS: '',
   AISRE_ACTION_APPROVERS: '',
 };
@@ -126,6 +127,7 @@ describe('loadConfig', () => {
       litellm: { url: 'http://litellm.local:4000', apiKey: 'sk-master-1234' },
       webhooks: { reindex: { url: 'https://jobs.local/reindex', secret: '0123456789abcdef' } },
       settleMs: 90_000,
+      leaseMs: 30_000,
       executors: ['U0ALICE', 'S0ONCALL'],
       approvers: ['S0LEADS'],
     });
