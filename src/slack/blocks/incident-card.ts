@@ -36,7 +36,10 @@ import {
 /** Everything the incident card shows. Times render as Slack date tokens, so no `now` is needed. */
 export interface IncidentCardView {
   incident: Incident;
-  /** Newest first; may hold thousands of alerts. */
+  /**
+   * Newest first. The first CARD_ALERT_LINES firing-then-resolved alerts are all the card can show;
+   * how many it left out is counted from the incident's tallies, so more need not be loaded.
+   */
   alerts: AlertOccurrence[];
   channelId: string | null;
   /** False leaves out buttons, for copies such as ephemeral summaries whose buttons would go stale. */
@@ -57,7 +60,8 @@ const STATUS_EMOJI: Record<IncidentStatus, string> = {
 // Labels that identify what is broken in an AI system, shown before any other label.
 const KEY_LABELS = ['service', 'model', 'layer', 'namespace', 'pod', 'instance', 'job'];
 const LABELS_PER_ALERT = 3;
-const ALERT_LINES_SHOWN = 20;
+/** The most alerts the card lists, firing ones first; callers need load no more than these. */
+export const CARD_ALERT_LINES = 20;
 const RESPONDERS_SHOWN = 10;
 const DESCRIPTION_CHARS = 500;
 // Below this the alert list is not worth showing; the counts line still is.
@@ -186,10 +190,12 @@ function alertsSection(view: IncidentCardView, maxChars: number): SectionBlock[]
     ...view.alerts.filter((alert) => alert.status === 'firing'),
     ...view.alerts.filter((alert) => alert.status !== 'firing'),
   ];
+  const { alertsFiring, alertsResolved } = view.incident;
   const lines = listWithOverflow(
     ordered.map((alert) => alertLine(alert, view.incident.groupLabels)),
     maxChars - heading.length - 1,
-    ALERT_LINES_SHOWN,
+    CARD_ALERT_LINES,
+    Math.max(view.alerts.length, alertsFiring + alertsResolved),
   );
   return [{ type: 'section', text: mrkdwn([heading, ...lines].join('\n')) }];
 }

@@ -25,20 +25,26 @@ export function overflowLine(hidden: number): string {
 /**
  * Takes items in order while they fit in `maxChars` (joined by newlines) and `maxItems`, and ends
  * with `…and N more` when some were left out. Items are never split: callers shorten them first,
- * because cutting escaped mrkdwn could break an entity or a mention.
+ * because cutting escaped mrkdwn could break an entity or a mention. `total` counts the items
+ * there are in all, for callers that pass only the first of them.
  */
-export function listWithOverflow(items: readonly string[], maxChars: number, maxItems: number): string[] {
+export function listWithOverflow(
+  items: readonly string[],
+  maxChars: number,
+  maxItems: number,
+  total = items.length,
+): string[] {
   const lines: string[] = [];
   let used = 0;
   for (const item of items) {
     if (lines.length >= maxItems) break;
     const cost = (lines.length > 0 ? 1 : 0) + item.length;
-    const hiddenAfter = items.length - lines.length - 1;
+    const hiddenAfter = total - lines.length - 1;
     const reserve = hiddenAfter > 0 ? 1 + overflowLine(hiddenAfter).length : 0;
     if (used + cost + reserve > maxChars) break;
     lines.push(item);
     used += cost;
   }
-  if (lines.length < items.length) lines.push(overflowLine(items.length - lines.length));
+  if (lines.length < total) lines.push(overflowLine(total - lines.length));
   return lines;
 }

@@ -177,6 +177,14 @@ describe('incidentCardMessage', () => {
     expect(allText(message)).toContain('…and 980 more');
   });
 
+  it("counts the alerts it was not given from the incident's tallies", () => {
+    // The outbox loads only the alerts the card can list.
+    const alerts = Array.from({ length: 20 }, (_, n) => alertFixture(n));
+    const message = card({ incident: incidentFixture({ alertsFiring: 150, alertsResolved: 50 }), alerts });
+    expect(allText(message)).toContain('…and 180 more');
+    expect(allText(message)).toContain('150 firing · 50 resolved');
+  });
+
   it('lists firing alerts before resolved ones', () => {
     const message = card({
       alerts: [

@@ -16,4 +16,9 @@ describe('listWithOverflow', () => {
     expect(lines.join('\n').length).toBeLessThanOrEqual(200);
     expect(lines.at(-1)).toBe(`…and ${100 - (lines.length - 1)} more`);
   });
+
+  it('counts the items it was not given when told how many there are', () => {
+    expect(listWithOverflow(['a', 'b', 'c'], 100, 2, 50)).toEqual(['a', 'b', '…and 48 more']);
+    expect(listWithOverflow(['a', 'b'], 100, 10, 5)).toEqual(['a', 'b', '…and 3 more']);
+  });
 });
