@@ -17,12 +17,15 @@ export interface WebhookReceiver {
   url: string;
   deliveries: WebhookDelivery[];
   answer(status: number, body: unknown): void;
+  /** The next delivery is recorded but never answered, as if the receiver hung; for crash tests. */
+  holdNext(): void;
   close(): Promise<void>;
 }
 
 export async function startWebhookReceiver(secret = WEBHOOK_SECRET): Promise<WebhookReceiver> {
   const deliveries: WebhookDelivery[] = [];
   const answers: Array<{ status: number; body: unknown }> = [];
+  let hold = false;
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -38,6 +41,10 @@ export async function startWebhookReceiver(secret = WEBHOOK_SECRET): Promise<Web
         header: typeof header === 'string' ? header : null,
       }),
     });
+    if (hold) {
+      hold = false;
+      return;
+    }
     const next = answers.shift() ?? { status: 200, body: { ok: true } };
     res.writeHead(next.status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(next.body));
@@ -48,6 +55,9 @@ export async function startWebhookReceiver(secret = WEBHOOK_SECRET): Promise<Web
     url: `http://127.0.0.1:${port}/hooks/aisre`,
     deliveries,
     answer: (status, body) => answers.push({ status, body }),
+    holdNext: () => {
+      hold = true;
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
