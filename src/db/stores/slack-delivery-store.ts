@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type {
   IncidentChannel,
+  IncidentSlackState,
   MessageRef,
   OutboxOp,
   SlackDeliveryStore,
@@ -14,7 +15,54 @@ interface OutboxRow {
   created_at: Date;
 }
 
+interface ChannelRow {
+  incident_id: number;
+  mode: IncidentChannel['mode'];
+  channel_id: string;
+  channel_name: string | null;
+  thread_ts: string | null;
+  invited_at: Date | string | null;
+}
+
+interface MessageRow {
+  incident_id: number;
+  key: string;
+  channel_id: string;
+  ts: string;
+  thread_ts: string | null;
+  content_hash: string;
+  synced_at: Date | string;
+}
+
 const UNIQUE_VIOLATION = '23505';
+
+/**
+ * A `with` clause that upserts message refs, to run ahead of another statement: its bindings
+ * come first. Empty when there is nothing to save.
+ */
+function savingMessages(refs: readonly MessageRef[]): { sql: string; bindings: string[] } {
+  if (refs.length === 0) return { sql: '', bindings: [] };
+  const rows = refs.map((ref) => ({
+    incident_id: ref.incidentId,
+    key: ref.key,
+    channel_id: ref.channelId,
+    ts: ref.ts,
+    thread_ts: ref.threadTs,
+    content_hash: ref.contentHash,
+    synced_at: ref.syncedAt.toISOString(),
+  }));
+  return {
+    sql: `with saved as (
+            insert into slack_messages (incident_id, key, channel_id, ts, thread_ts, content_hash, synced_at)
+            select * from jsonb_to_recordset(?::jsonb) as r(incident_id int, key text, channel_id text,
+                   ts text, thread_ts text, content_hash text, synced_at timestamptz)
+            on conflict (incident_id, key) do update
+               set channel_id = excluded.channel_id, ts = excluded.ts, thread_ts = excluded.thread_ts,
+                   content_hash = excluded.content_hash, synced_at = excluded.synced_at
+          ) `,
+    bindings: [JSON.stringify(rows)],
+  };
+}
 
 /** The Slack delivery tables in Postgres. */
 export class KnexSlackDeliveryStore implements SlackDeliveryStore {
@@ -56,19 +104,27 @@ export class KnexSlackDeliveryStore implements SlackDeliveryStore {
       .sort((a, b) => a.id - b.id);
   }
 
-  async complete(id: number): Promise<void> {
-    await this.db('slack_outbox')
-      .where({ id })
-      .update({ status: 'done', done_at: this.db.fn.now(), claimed_until: null });
+  async complete(id: number, edited: readonly MessageRef[] = []): Promise<void> {
+    const saving = savingMessages(edited);
+    await this.db.raw(
+      `${saving.sql}update slack_outbox set status = 'done', done_at = now(), claimed_until = null where id = ?`,
+      [...saving.bindings, id],
+    );
   }
 
-  async reschedule(id: number, at: Date, error: string | null): Promise<void> {
+  async reschedule(
+    id: number,
+    at: Date,
+    error: string | null,
+    edited: readonly MessageRef[] = [],
+  ): Promise<void> {
     // A newer pending update of the same incident renders the latest state anyway, and two
     // pending updates may not coexist, so this one is then simply done. The newer one may also
     // commit between the check and the write; the unique index then refuses, with the same meaning.
+    const saving = savingMessages(edited);
     try {
       await this.db.raw(
-        `update slack_outbox o
+        `${saving.sql}update slack_outbox o
             set status = case when o.kind = 'incident.updated' and exists (
                   select 1 from slack_outbox p
                    where p.incident_id = o.incident_id and p.kind = 'incident.updated'
@@ -76,11 +132,11 @@ export class KnexSlackDeliveryStore implements SlackDeliveryStore {
                 then 'done' else 'pending' end,
                 next_attempt_at = ?, claimed_until = null, last_error = ?
           where o.id = ?`,
-        [at, error, id],
+        [...saving.bindings, at, error, id],
       );
     } catch (err) {
       if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
-      await this.complete(id);
+      await this.complete(id, edited);
     }
   }
 
@@ -132,33 +188,23 @@ export class KnexSlackDeliveryStore implements SlackDeliveryStore {
     return row?.incident_id;
   }
 
-  async message(incidentId: number, key: MessageRef['key']): Promise<MessageRef | undefined> {
-    const row = await this.db('slack_messages').where({ incident_id: incidentId, key }).first();
-    if (!row) return undefined;
+  async slackState(incidentId: number): Promise<IncidentSlackState> {
+    const { rows } = (await this.db.raw(
+      `select (select row_to_json(c) from slack_incident_channels c where c.incident_id = ?) as channel,
+              (select json_agg(m) from slack_messages m where m.incident_id = ?) as messages`,
+      [incidentId, incidentId],
+    )) as { rows: Array<{ channel: ChannelRow | null; messages: MessageRow[] | null }> };
+    const row = rows[0]!;
     return {
-      incidentId: row.incident_id,
-      key: row.key,
-      channelId: row.channel_id,
-      ts: row.ts,
-      threadTs: row.thread_ts,
-      contentHash: row.content_hash,
-      syncedAt: row.synced_at,
+      channel: row.channel ? toChannel(row.channel) : undefined,
+      messages: new Map((row.messages ?? []).map((message) => [message.key, toMessageRef(message)])),
     };
   }
 
-  async saveMessage(ref: MessageRef): Promise<void> {
-    await this.db('slack_messages')
-      .insert({
-        incident_id: ref.incidentId,
-        key: ref.key,
-        channel_id: ref.channelId,
-        ts: ref.ts,
-        thread_ts: ref.threadTs,
-        content_hash: ref.contentHash,
-        synced_at: ref.syncedAt,
-      })
-      .onConflict(['incident_id', 'key'])
-      .merge(['channel_id', 'ts', 'thread_ts', 'content_hash', 'synced_at']);
+  async saveMessages(refs: readonly MessageRef[]): Promise<void> {
+    if (refs.length === 0) return;
+    const saving = savingMessages(refs);
+    await this.db.raw(`${saving.sql}select 1`, saving.bindings);
   }
 
   async recordInbound(dedupeKey: string, at: Date): Promise<boolean> {
@@ -171,20 +217,26 @@ export class KnexSlackDeliveryStore implements SlackDeliveryStore {
   }
 }
 
-function toChannel(row: {
-  incident_id: number;
-  mode: IncidentChannel['mode'];
-  channel_id: string;
-  channel_name: string | null;
-  thread_ts: string | null;
-  invited_at: Date | null;
-}): IncidentChannel {
+// Rows read as JSON carry their times as ISO strings.
+function toChannel(row: ChannelRow): IncidentChannel {
   return {
     incidentId: row.incident_id,
     mode: row.mode,
     channelId: row.channel_id,
     channelName: row.channel_name,
     threadTs: row.thread_ts,
-    invitedAt: row.invited_at,
+    invitedAt: row.invited_at === null ? null : new Date(row.invited_at),
+  };
+}
+
+function toMessageRef(row: MessageRow): MessageRef {
+  return {
+    incidentId: row.incident_id,
+    key: row.key,
+    channelId: row.channel_id,
+    ts: row.ts,
+    threadTs: row.thread_ts,
+    contentHash: row.content_hash,
+    syncedAt: new Date(row.synced_at),
   };
 }

@@ -29,20 +29,32 @@ export interface MessageRef {
   syncedAt: Date;
 }
 
+/** What aisre has in Slack for one incident: where it lives and the messages it keeps up to date. */
+export interface IncidentSlackState {
+  channel: IncidentChannel | undefined;
+  messages: Map<MessageRef['key'], MessageRef>;
+}
+
 /** Persistence the Slack delivery needs: the outbox queue and the references to what it posted. */
 export interface SlackDeliveryStore {
   /** Claims due operations, at most one per incident so each incident's operations stay in order. */
   claim(limit: number, leaseMs: number): Promise<OutboxOp[]>;
-  complete(id: number): Promise<void>;
-  reschedule(id: number, at: Date, error: string | null): Promise<void>;
+  /**
+   * Marks an operation done and saves the refs of the messages it edited, in one statement: an
+   * edit's ref only moves its hash and time on, so it can wait for the operation's outcome.
+   */
+  complete(id: number, edited?: readonly MessageRef[]): Promise<void>;
+  /** Puts an operation back in the queue until `at`, saving the refs of the messages it edited. */
+  reschedule(id: number, at: Date, error: string | null, edited?: readonly MessageRef[]): Promise<void>;
   deadLetter(id: number, error: string): Promise<void>;
   depth(): Promise<{ pending: number; dead: number; oldestPendingAgeSeconds: number }>;
   channelFor(incidentId: number): Promise<IncidentChannel | undefined>;
   saveChannel(channel: Omit<IncidentChannel, 'invitedAt'>): Promise<void>;
   markInvited(incidentId: number, at: Date): Promise<void>;
   incidentForChannel(channelId: string): Promise<number | undefined>;
-  message(incidentId: number, key: MessageRef['key']): Promise<MessageRef | undefined>;
-  saveMessage(ref: MessageRef): Promise<void>;
+  /** The incident's channel and all its message refs, in one read: what an operation starts from. */
+  slackState(incidentId: number): Promise<IncidentSlackState>;
+  saveMessages(refs: readonly MessageRef[]): Promise<void>;
   /** Records an inbound Slack request; false when it was seen before (a retry). */
   recordInbound(dedupeKey: string, at: Date): Promise<boolean>;
 }

@@ -5,15 +5,21 @@ import type { Clock } from '../../incidents/ports.js';
 import type { Logger } from '../../logger.js';
 import { diagnosisStepMessage } from '../blocks/diagnosis-step.js';
 import { incidentAnnouncementMessage } from '../blocks/incident-announcement.js';
-import { incidentCardMessage } from '../blocks/incident-card.js';
+import { CARD_ALERT_LINES, incidentCardMessage } from '../blocks/incident-card.js';
 import type { SlackMessage } from '../blocks/types.js';
 import { incidentChannelName } from '../channel-name.js';
 import { CHANNEL_CREATION_FORBIDDEN, SlackCallError, type SlackGateway } from '../slack-gateway.js';
 import type { IncidentChannel, MessageRef, OutboxOp, SlackDeliveryStore } from './delivery-store.js';
 
-/** Thrown to put an operation back in the queue until `until` without counting a failure. */
+/**
+ * Thrown to put an operation back in the queue until `until` without counting a failure. It
+ * carries the refs of the messages the operation edited before it had to wait.
+ */
 export class DeferDelivery extends Error {
-  constructor(readonly until: Date) {
+  constructor(
+    readonly until: Date,
+    readonly edited: readonly MessageRef[] = [],
+  ) {
     super(`deferred until ${until.toISOString()}`);
     this.name = 'DeferDelivery';
   }
@@ -21,7 +27,6 @@ export class DeferDelivery extends Error {
 
 /** Slack allows about one update per second per message; bursts wait and coalesce. */
 const MIN_UPDATE_INTERVAL_MS = 1000;
-const CARD_ALERT_LIMIT = 200;
 const MAX_NAME_ATTEMPTS = 10;
 
 /** The diagnosis records the thread messages are rendered from. */
@@ -33,6 +38,22 @@ export interface DiagnosisReader {
 export interface IncidentReader {
   get(id: number): Promise<Incident>;
   alerts(id: number, limit?: number): Promise<AlertOccurrence[]>;
+}
+
+/** One run of an operation: the incident's message refs as they stand, its edits, and what must wait. */
+class Pass {
+  readonly edited = new Map<MessageRef['key'], MessageRef>();
+  deferredUntil: Date | undefined;
+
+  constructor(
+    readonly incidentId: number,
+    readonly messages: Map<MessageRef['key'], MessageRef>,
+    readonly log: Logger,
+  ) {}
+
+  defer(until: Date): void {
+    if (!this.deferredUntil || until < this.deferredUntil) this.deferredUntil = until;
+  }
 }
 
 /**
@@ -54,33 +75,63 @@ export class IncidentSlackSync {
     },
   ) {}
 
-  async handle(op: OutboxOp): Promise<void> {
-    const incident = await this.deps.incidents.get(op.incidentId);
+  /**
+   * Brings the incident's messages up to date and returns the refs of those it edited, for the
+   * outbox to save with the operation's outcome. Each message keeps its own pace: one that must
+   * wait does not hold the others back, and the operation is deferred until it may go.
+   */
+  async handle(op: OutboxOp): Promise<MessageRef[]> {
+    const [incident, slack] = await Promise.all([
+      this.deps.incidents.get(op.incidentId),
+      this.deps.store.slackState(op.incidentId),
+    ]);
     const log = this.deps.logger.child({ incidentId: incident.id, op: op.kind, opId: op.id });
+    const pass = new Pass(incident.id, slack.messages, log);
+    try {
+      await this.deliver(op, incident, slack.channel, pass);
+    } catch (err) {
+      // Slack shows these edits already; should saving fail too, the next attempt makes them again.
+      await this.deps.store.saveMessages([...pass.edited.values()]).catch(() => undefined);
+      throw err;
+    }
+    const edited = [...pass.edited.values()];
+    if (pass.deferredUntil) throw new DeferDelivery(pass.deferredUntil, edited);
+    return edited;
+  }
+
+  private async deliver(
+    op: OutboxOp,
+    incident: Incident,
+    existing: IncidentChannel | undefined,
+    pass: Pass,
+  ): Promise<void> {
     if (op.kind === 'incident.opened') {
-      const channel = await this.ensureChannel(incident, log);
-      await this.syncAnnouncement(incident, channel);
-      const home = channel ?? (await this.fallBackToThread(incident, log));
+      const channel = await this.ensureChannel(pass, incident, existing);
+      await this.syncAnnouncement(pass, incident, channel);
+      const home = channel ?? (await this.fallBackToThread(pass, incident));
       if (home) {
-        await this.inviteResponders(incident, home, log);
-        await this.syncCard(incident, home);
-        await this.syncDiagnosis(incident);
+        await this.inviteResponders(pass, incident, home);
+        await this.syncCard(pass, incident, home);
+        await this.syncDiagnosis(pass, incident);
       }
       return;
     }
-    const channel = await this.deps.store.channelFor(incident.id);
-    await this.syncAnnouncement(incident, channel);
-    if (channel) {
+    await this.syncAnnouncement(pass, incident, existing);
+    if (existing) {
       // Normally done by then; not when the opening operation was dead-lettered after the channel existed.
-      await this.inviteResponders(incident, channel, log);
-      await this.syncCard(incident, channel);
-      await this.syncDiagnosis(incident);
+      await this.inviteResponders(pass, incident, existing);
+      await this.syncCard(pass, incident, existing);
+      await this.syncDiagnosis(pass, incident);
     }
   }
 
-  private async ensureChannel(incident: Incident, log: Logger): Promise<IncidentChannel | undefined> {
-    const existing = await this.deps.store.channelFor(incident.id);
+  private async ensureChannel(
+    pass: Pass,
+    incident: Incident,
+    existing: IncidentChannel | undefined,
+  ): Promise<IncidentChannel | undefined> {
     if (existing) return existing;
+    const { log } = pass;
     for (let attempt = 1; attempt <= MAX_NAME_ATTEMPTS; attempt++) {
       const name = incidentChannelName(incident, attempt);
       try {
@@ -113,10 +164,10 @@ export class IncidentSlackSync {
     return undefined;
   }
 
-  private async fallBackToThread(incident: Incident, log: Logger): Promise<IncidentChannel | undefined> {
-    const announcement = await this.deps.store.message(incident.id, 'announcement');
+  private async fallBackToThread(pass: Pass, incident: Incident): Promise<IncidentChannel | undefined> {
+    const announcement = pass.messages.get('announcement');
     if (!announcement) {
-      log.error('no channel and no announcement to thread under; set SLACK_INCIDENTS_CHANNEL');
+      pass.log.error('no channel and no announcement to thread under; set SLACK_INCIDENTS_CHANNEL');
       return undefined;
     }
     const channel: IncidentChannel = {
@@ -131,32 +182,35 @@ export class IncidentSlackSync {
     return channel;
   }
 
-  private async inviteResponders(incident: Incident, channel: IncidentChannel, log: Logger): Promise<void> {
+  private async inviteResponders(pass: Pass, incident: Incident, channel: IncidentChannel): Promise<void> {
     if (channel.mode !== 'channel' || channel.invitedAt) return;
     const users = new Set<string>();
     for (const id of [...this.deps.responders, ...incident.responderIds]) {
       if (id.startsWith('S')) {
-        for (const member of await this.userGroupMembers(id, log)) users.add(member);
+        for (const member of await this.userGroupMembers(pass, id)) users.add(member);
       } else {
         users.add(id);
       }
     }
-    if (users.size > 0) await this.invite(channel.channelId, [...users], log);
+    if (users.size > 0) await this.invite(pass, channel.channelId, [...users]);
     await this.deps.store.markInvited(incident.id, this.deps.clock.now());
   }
 
   /** A deleted or mistyped user group must not keep the other responders out. */
-  private async userGroupMembers(groupId: string, log: Logger): Promise<string[]> {
+  private async userGroupMembers(pass: Pass, groupId: string): Promise<string[]> {
     try {
       return await this.deps.gateway.userGroupMembers(groupId);
     } catch (err) {
       if (!(err instanceof SlackCallError) || err.retryable) throw err;
-      log.warn({ slackError: err.slackError, userGroup: groupId }, 'could not list a responder user group');
+      pass.log.warn(
+        { slackError: err.slackError, userGroup: groupId },
+        'could not list a responder user group',
+      );
       return [];
     }
   }
 
-  private async invite(channelId: string, users: string[], log: Logger): Promise<void> {
+  private async invite(pass: Pass, channelId: string, users: string[]): Promise<void> {
     try {
       await this.deps.gateway.inviteUsers(channelId, users);
     } catch (err) {
@@ -165,10 +219,10 @@ export class IncidentSlackSync {
       // Slack invites nobody when one of the users cannot be invited (a deactivated account, say),
       // so invite the others one by one; a failure must not keep the incident from its card either.
       if (users.length > 1) {
-        for (const user of users) await this.invite(channelId, [user], log);
+        for (const user of users) await this.invite(pass, channelId, [user]);
         return;
       }
-      log.warn({ slackError: err.slackError, users }, 'could not invite a responder');
+      pass.log.warn({ slackError: err.slackError, users }, 'could not invite a responder');
     }
   }
 
@@ -176,11 +230,15 @@ export class IncidentSlackSync {
    * The announcement is a courtesy copy: when Slack refuses it for good (an archived or wrong
    * incidents channel), the incident's own channel and card must still happen.
    */
-  private async syncAnnouncement(incident: Incident, channel: IncidentChannel | undefined): Promise<void> {
+  private async syncAnnouncement(
+    pass: Pass,
+    incident: Incident,
+    channel: IncidentChannel | undefined,
+  ): Promise<void> {
     const target = this.deps.incidentsChannel;
     if (!target) return;
     try {
-      await this.postAnnouncement(incident, channel, target);
+      await this.postAnnouncement(pass, incident, channel, target);
     } catch (err) {
       if (!(err instanceof SlackCallError) || err.retryable) throw err;
       this.deps.logger.error(
@@ -191,24 +249,22 @@ export class IncidentSlackSync {
   }
 
   private async postAnnouncement(
+    pass: Pass,
     incident: Incident,
     channel: IncidentChannel | undefined,
     target: string,
   ): Promise<void> {
     const linked = channel?.mode === 'channel' ? channel.channelId : null;
     const message = incidentAnnouncementMessage({ incident, channelId: linked });
-    await this.syncMessage(incident.id, 'announcement', { channelId: target, threadTs: null }, message);
+    await this.syncMessage(pass, 'announcement', { channelId: target, threadTs: null }, message);
   }
 
-  private async syncCard(incident: Incident, channel: IncidentChannel): Promise<void> {
-    const alerts = await this.deps.incidents.alerts(incident.id, CARD_ALERT_LIMIT);
-    const message = incidentCardMessage({
-      incident,
-      alerts,
-      channelId: channel.mode === 'channel' ? channel.channelId : null,
-    });
+  private async syncCard(pass: Pass, incident: Incident, channel: IncidentChannel): Promise<void> {
+    const alerts = await this.deps.incidents.alerts(incident.id, CARD_ALERT_LINES);
+    const channelId = channel.mode === 'channel' ? channel.channelId : null;
+    const message = incidentCardMessage({ incident, alerts, channelId });
     await this.syncMessage(
-      incident.id,
+      pass,
       'card',
       { channelId: channel.channelId, threadTs: channel.threadTs },
       message,
@@ -216,16 +272,16 @@ export class IncidentSlackSync {
   }
 
   /** One message per diagnosis step, in the thread under the card, edited as its checks finish. */
-  private async syncDiagnosis(incident: Incident): Promise<void> {
+  private async syncDiagnosis(pass: Pass, incident: Incident): Promise<void> {
     // Most card edits are for incidents never diagnosed; the incident row already says so.
     if (!incident.diagnosis) return;
     const session = await this.deps.diagnosis.latestForIncident(incident.id);
-    const card = await this.deps.store.message(incident.id, 'card');
+    const card = pass.messages.get('card');
     if (!session || !card) return;
     const threadTs = card.threadTs ?? card.ts;
     for (const step of await this.deps.diagnosis.steps(session.id)) {
       await this.syncMessage(
-        incident.id,
+        pass,
         `diagnosis:${session.id}:${step.seq}`,
         { channelId: card.channelId, threadTs },
         diagnosisStepMessage({ session, step }),
@@ -235,20 +291,26 @@ export class IncidentSlackSync {
 
   /** Posts a message the first time and edits it in place afterwards; unchanged content costs no call. */
   private async syncMessage(
-    incidentId: number,
+    pass: Pass,
     key: MessageRef['key'],
     target: { channelId: string; threadTs: string | null },
     message: SlackMessage,
   ): Promise<void> {
-    const contentHash = createHash('sha256').update(JSON.stringify(message)).digest('hex');
-    const existing = await this.deps.store.message(incidentId, key);
+    const contentHash = digest(JSON.stringify(message));
+    const existing = pass.messages.get(key);
     if (existing?.contentHash === contentHash) return;
     const now = this.deps.clock.now();
     if (existing) {
       const earliest = existing.syncedAt.getTime() + MIN_UPDATE_INTERVAL_MS;
-      if (now.getTime() < earliest) throw new DeferDelivery(new Date(earliest));
+      if (now.getTime() < earliest) {
+        // A message that must wait does not hold the incident's other messages back.
+        pass.defer(new Date(earliest));
+        return;
+      }
       await this.deps.gateway.updateMessage({ channel: existing.channelId, ts: existing.ts, message });
-      await this.deps.store.saveMessage({ ...existing, contentHash, syncedAt: now });
+      const ref = { ...existing, contentHash, syncedAt: now };
+      pass.messages.set(key, ref);
+      pass.edited.set(key, ref);
       return;
     }
     const posted = await this.deps.gateway.postMessage({
@@ -256,14 +318,21 @@ export class IncidentSlackSync {
       message,
       ...(target.threadTs ? { threadTs: target.threadTs } : {}),
     });
-    await this.deps.store.saveMessage({
-      incidentId,
+    // Saved at once: a retry that found no ref would post the message a second time.
+    const ref: MessageRef = {
+      incidentId: pass.incidentId,
       key,
       channelId: posted.channel,
       ts: posted.ts,
       threadTs: target.threadTs,
       contentHash,
       syncedAt: now,
-    });
+    };
+    await this.deps.store.saveMessages([ref]);
+    pass.messages.set(key, ref);
   }
+}
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }

@@ -1,14 +1,15 @@
 import type { Clock } from '../../incidents/ports.js';
 import type { Logger } from '../../logger.js';
 import { SlackCallError } from '../slack-gateway.js';
-import type { OutboxOp, SlackDeliveryStore } from './delivery-store.js';
+import type { MessageRef, OutboxOp, SlackDeliveryStore } from './delivery-store.js';
 import { DeferDelivery } from './incident-slack-sync.js';
 
 const MAX_BACKOFF_MS = 5 * 60_000;
 
 export interface OutboxWorkerOptions {
   store: SlackDeliveryStore;
-  handle: (op: OutboxOp) => Promise<void>;
+  /** Delivers an operation; returns the refs of the messages it edited, saved with its completion. */
+  handle: (op: OutboxOp) => Promise<readonly MessageRef[]>;
   clock: Clock;
   logger: Logger;
   pollIntervalMs?: number;
@@ -102,11 +103,11 @@ export class OutboxWorker {
   private async process(op: OutboxOp): Promise<void> {
     const log = this.options.logger.child({ incidentId: op.incidentId, opId: op.id, op: op.kind });
     try {
-      await this.options.handle(op);
-      await this.options.store.complete(op.id);
+      const edited = await this.options.handle(op);
+      await this.options.store.complete(op.id, edited);
     } catch (err) {
       if (err instanceof DeferDelivery) {
-        await this.options.store.reschedule(op.id, err.until, null);
+        await this.options.store.reschedule(op.id, err.until, null, err.edited);
         return;
       }
       if (err instanceof SlackCallError && !err.retryable) {
