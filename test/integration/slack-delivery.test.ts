@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Severity } from '../../src/incidents/incident.js';
 import { alertmanagerBody } from '../support/alertmanager-payloads.js';
@@ -18,6 +19,7 @@ import {
   startSlackFlow,
   succeeded,
   updatesOf,
+  waitForUpdate,
 } from '../support/slack-flow.js';
 import { eventBody, slashCommandBody } from '../support/slack-requests.js';
 import { TEST_DB_KIND } from '../support/test-database.js';
@@ -283,6 +285,40 @@ describe(`Slack delivery of incidents (${TEST_DB_KIND})`, () => {
     );
     expect(announcement.text).toContain('SEV4');
     expect(emulator.callsTo('chat.postMessage')).toHaveLength(2);
+  });
+
+  it('edits a busy card for alert tallies only every few seconds, for a person at once, and ends exact', async () => {
+    flow = await startSlackFlow();
+    const { emulator, service } = flow;
+    const { id, card } = await openIncident(flow);
+    const posted = emulator
+      .callsTo('chat.postMessage')
+      .find((call) => (call.response as { ts?: string }).ts === card.ts)!;
+
+    // Alerts join one by one for about three seconds: only the tallies and the alert list change.
+    const alerts = [{ name: 'EvalPassRateLow', fingerprint: 'aaaaaaaaaaaaaaa1' }];
+    for (let n = 2; n <= 7; n++) {
+      alerts.push({ name: 'EvalPassRateLow', fingerprint: `aaaaaaaaaaaaaab${n}` });
+      expect((await service.postAlerts(alertmanagerBody({ alerts }))).status).toBe(200);
+      await sleep(500);
+    }
+    await service.aisre.outbox.drain(30_000);
+
+    const tallyEdits = updatesOf(emulator, card.ts);
+    expect(tallyEdits.length).toBeGreaterThanOrEqual(1);
+    expect(tallyEdits.length).toBeLessThan(6);
+    const times = [posted.at, ...tallyEdits.map((call) => call.at)];
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(4900);
+    expect(JSON.stringify(card.blocks)).toContain('7 firing');
+
+    // Acknowledging is not held back by the tallies' pace: it shows a second after the last edit.
+    await service.aisre.incidents.acknowledge(id, { kind: 'slack', userId: 'U0ALICE' });
+    const acknowledged = await waitForUpdate(
+      emulator,
+      card.ts,
+      (blocks) => cardFields(blocks).Status === '👀 Acknowledged',
+    );
+    expect(acknowledged.at - tallyEdits.at(-1)!.at).toBeLessThan(4500);
   });
 
   it('does not lose a change made while the card is being edited', async () => {

@@ -27,6 +27,12 @@ export class DeferDelivery extends Error {
 
 /** Slack allows about one update per second per message; bursts wait and coalesce. */
 const MIN_UPDATE_INTERVAL_MS = 1000;
+/**
+ * How long after a message's last edit an edit that only moves alert tallies waits. In an alert
+ * storm every busy incident's tallies change every few seconds; a person's change still shows
+ * within MIN_UPDATE_INTERVAL_MS, and the last state is always delivered.
+ */
+const TALLY_UPDATE_INTERVAL_MS = 5000;
 const MAX_NAME_ATTEMPTS = 10;
 
 /** The diagnosis records the thread messages are rendered from. */
@@ -256,7 +262,13 @@ export class IncidentSlackSync {
   ): Promise<void> {
     const linked = channel?.mode === 'channel' ? channel.channelId : null;
     const message = incidentAnnouncementMessage({ incident, channelId: linked });
-    await this.syncMessage(pass, 'announcement', { channelId: target, threadTs: null }, message);
+    await this.syncMessage(
+      pass,
+      'announcement',
+      { channelId: target, threadTs: null },
+      message,
+      factsOf(incident, linked),
+    );
   }
 
   private async syncCard(pass: Pass, incident: Incident, channel: IncidentChannel): Promise<void> {
@@ -268,6 +280,7 @@ export class IncidentSlackSync {
       'card',
       { channelId: channel.channelId, threadTs: channel.threadTs },
       message,
+      factsOf(incident, channelId),
     );
   }
 
@@ -289,19 +302,27 @@ export class IncidentSlackSync {
     }
   }
 
-  /** Posts a message the first time and edits it in place afterwards; unchanged content costs no call. */
+  /**
+   * Posts a message the first time and edits it in place afterwards; unchanged content costs no
+   * call. With `facts`, what a person follows in the message, its stored hash leads with a hash of
+   * them, so that an edit which moves nothing else can be told apart and wait longer.
+   */
   private async syncMessage(
     pass: Pass,
     key: MessageRef['key'],
     target: { channelId: string; threadTs: string | null },
     message: SlackMessage,
+    facts?: string,
   ): Promise<void> {
-    const contentHash = digest(JSON.stringify(message));
+    const factsPrefix = facts === undefined ? '' : `${digest(facts).slice(0, 16)}:`;
+    const contentHash = factsPrefix + digest(JSON.stringify(message));
     const existing = pass.messages.get(key);
     if (existing?.contentHash === contentHash) return;
     const now = this.deps.clock.now();
     if (existing) {
-      const earliest = existing.syncedAt.getTime() + MIN_UPDATE_INTERVAL_MS;
+      const onlyTallies = factsPrefix !== '' && existing.contentHash.startsWith(factsPrefix);
+      const interval = onlyTallies ? TALLY_UPDATE_INTERVAL_MS : MIN_UPDATE_INTERVAL_MS;
+      const earliest = existing.syncedAt.getTime() + interval;
       if (now.getTime() < earliest) {
         // A message that must wait does not hold the incident's other messages back.
         pass.defer(new Date(earliest));
@@ -335,4 +356,19 @@ export class IncidentSlackSync {
 
 function digest(text: string): string {
   return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * What a person follows in an incident's messages: everything but the alert tallies, which move
+ * with every delivery in an alert storm.
+ */
+function factsOf(incident: Incident, channelId: string | null): string {
+  return JSON.stringify({
+    ...incident,
+    alertsFiring: undefined,
+    alertsResolved: undefined,
+    truncatedAlerts: undefined,
+    updatedAt: undefined,
+    channelId,
+  });
 }
