@@ -10,6 +10,7 @@ import type { SlackMessage } from '../blocks/types.js';
 import { incidentChannelName } from '../channel-name.js';
 import { CHANNEL_CREATION_FORBIDDEN, SlackCallError, type SlackGateway } from '../slack-gateway.js';
 import type { IncidentChannel, MessageRef, OutboxOp, SlackDeliveryStore } from './delivery-store.js';
+import { rateLimitScope, SlackRateLimits } from './slack-rate-limits.js';
 
 /**
  * Thrown to put an operation back in the queue until `until` without counting a failure. It
@@ -68,6 +69,8 @@ class Pass {
  * retried operation resumes where it stopped instead of posting twice.
  */
 export class IncidentSlackSync {
+  private readonly rateLimits = new SlackRateLimits();
+
   constructor(
     private readonly deps: {
       store: SlackDeliveryStore;
@@ -96,9 +99,12 @@ export class IncidentSlackSync {
     try {
       await this.deliver(op, incident, slack.channel, pass);
     } catch (err) {
-      // Slack shows these edits already; should saving fail too, the next attempt makes them again.
-      await this.deps.store.saveMessages([...pass.edited.values()]).catch(() => undefined);
-      throw err;
+      if (!(err instanceof DeferDelivery)) {
+        // Slack shows these edits already; should saving fail too, the next attempt makes them again.
+        await this.deps.store.saveMessages([...pass.edited.values()]).catch(() => undefined);
+        throw err;
+      }
+      pass.defer(err.until);
     }
     const edited = [...pass.edited.values()];
     if (pass.deferredUntil) throw new DeferDelivery(pass.deferredUntil, edited);
@@ -141,7 +147,9 @@ export class IncidentSlackSync {
     for (let attempt = 1; attempt <= MAX_NAME_ATTEMPTS; attempt++) {
       const name = incidentChannelName(incident, attempt);
       try {
-        const created = await this.deps.gateway.createChannel(name);
+        const created = await this.paced(pass, rateLimitScope('conversations.create'), 'channel', () =>
+          this.deps.gateway.createChannel(name),
+        );
         const channel: IncidentChannel = {
           incidentId: incident.id,
           mode: 'channel',
@@ -173,7 +181,10 @@ export class IncidentSlackSync {
   private async fallBackToThread(pass: Pass, incident: Incident): Promise<IncidentChannel | undefined> {
     const announcement = pass.messages.get('announcement');
     if (!announcement) {
-      pass.log.error('no channel and no announcement to thread under; set SLACK_INCIDENTS_CHANNEL');
+      // An announcement held back by a rate limit comes later, and the thread with it.
+      if (!pass.deferredUntil) {
+        pass.log.error('no channel and no announcement to thread under; set SLACK_INCIDENTS_CHANNEL');
+      }
       return undefined;
     }
     const channel: IncidentChannel = {
@@ -205,7 +216,9 @@ export class IncidentSlackSync {
   /** A deleted or mistyped user group must not keep the other responders out. */
   private async userGroupMembers(pass: Pass, groupId: string): Promise<string[]> {
     try {
-      return await this.deps.gateway.userGroupMembers(groupId);
+      return await this.paced(pass, rateLimitScope('usergroups.users.list'), `group ${groupId}`, () =>
+        this.deps.gateway.userGroupMembers(groupId),
+      );
     } catch (err) {
       if (!(err instanceof SlackCallError) || err.retryable) throw err;
       pass.log.warn(
@@ -218,7 +231,9 @@ export class IncidentSlackSync {
 
   private async invite(pass: Pass, channelId: string, users: string[]): Promise<void> {
     try {
-      await this.deps.gateway.inviteUsers(channelId, users);
+      await this.paced(pass, rateLimitScope('conversations.invite'), `invite ${users.join(',')}`, () =>
+        this.deps.gateway.inviteUsers(channelId, users),
+      );
     } catch (err) {
       if (!(err instanceof SlackCallError) || err.retryable) throw err;
       if (err.slackError === 'already_in_channel') return;
@@ -260,27 +275,28 @@ export class IncidentSlackSync {
     channel: IncidentChannel | undefined,
     target: string,
   ): Promise<void> {
-    const linked = channel?.mode === 'channel' ? channel.channelId : null;
-    const message = incidentAnnouncementMessage({ incident, channelId: linked });
+    const view = { incident, channelId: channel?.mode === 'channel' ? channel.channelId : null };
     await this.syncMessage(
       pass,
       'announcement',
       { channelId: target, threadTs: null },
-      message,
-      factsOf(incident, linked),
+      incidentAnnouncementMessage(view),
+      factsOf(view),
     );
   }
 
   private async syncCard(pass: Pass, incident: Incident, channel: IncidentChannel): Promise<void> {
-    const alerts = await this.deps.incidents.alerts(incident.id, CARD_ALERT_LINES);
-    const channelId = channel.mode === 'channel' ? channel.channelId : null;
-    const message = incidentCardMessage({ incident, alerts, channelId });
+    const view = {
+      incident,
+      alerts: await this.deps.incidents.alerts(incident.id, CARD_ALERT_LINES),
+      channelId: channel.mode === 'channel' ? channel.channelId : null,
+    };
     await this.syncMessage(
       pass,
       'card',
       { channelId: channel.channelId, threadTs: channel.threadTs },
-      message,
-      factsOf(incident, channelId),
+      incidentCardMessage(view),
+      factsOf(view),
     );
   }
 
@@ -319,38 +335,66 @@ export class IncidentSlackSync {
     const existing = pass.messages.get(key);
     if (existing?.contentHash === contentHash) return;
     const now = this.deps.clock.now();
-    if (existing) {
-      const onlyTallies = factsPrefix !== '' && existing.contentHash.startsWith(factsPrefix);
-      const interval = onlyTallies ? TALLY_UPDATE_INTERVAL_MS : MIN_UPDATE_INTERVAL_MS;
-      const earliest = existing.syncedAt.getTime() + interval;
-      if (now.getTime() < earliest) {
-        // A message that must wait does not hold the incident's other messages back.
-        pass.defer(new Date(earliest));
+    try {
+      if (existing) {
+        const onlyTallies = factsPrefix !== '' && existing.contentHash.startsWith(factsPrefix);
+        const interval = onlyTallies ? TALLY_UPDATE_INTERVAL_MS : MIN_UPDATE_INTERVAL_MS;
+        const earliest = existing.syncedAt.getTime() + interval;
+        if (now.getTime() < earliest) throw new DeferDelivery(new Date(earliest));
+        await this.paced(pass, rateLimitScope('chat.update'), key, () =>
+          this.deps.gateway.updateMessage({ channel: existing.channelId, ts: existing.ts, message }),
+        );
+        const ref = { ...existing, contentHash, syncedAt: now };
+        pass.messages.set(key, ref);
+        pass.edited.set(key, ref);
         return;
       }
-      await this.deps.gateway.updateMessage({ channel: existing.channelId, ts: existing.ts, message });
-      const ref = { ...existing, contentHash, syncedAt: now };
+      const posted = await this.paced(pass, rateLimitScope('chat.postMessage', target.channelId), key, () =>
+        this.deps.gateway.postMessage({
+          channel: target.channelId,
+          message,
+          ...(target.threadTs ? { threadTs: target.threadTs } : {}),
+        }),
+      );
+      // Saved at once: a retry that found no ref would post the message a second time.
+      const ref: MessageRef = {
+        incidentId: pass.incidentId,
+        key,
+        channelId: posted.channel,
+        ts: posted.ts,
+        threadTs: target.threadTs,
+        contentHash,
+        syncedAt: now,
+      };
+      await this.deps.store.saveMessages([ref]);
       pass.messages.set(key, ref);
-      pass.edited.set(key, ref);
-      return;
+    } catch (err) {
+      // A message that must wait does not hold the incident's other messages back.
+      if (!(err instanceof DeferDelivery)) throw err;
+      pass.defer(err.until);
     }
-    const posted = await this.deps.gateway.postMessage({
-      channel: target.channelId,
-      message,
-      ...(target.threadTs ? { threadTs: target.threadTs } : {}),
-    });
-    // Saved at once: a retry that found no ref would post the message a second time.
-    const ref: MessageRef = {
-      incidentId: pass.incidentId,
-      key,
-      channelId: posted.channel,
-      ts: posted.ts,
-      threadTs: target.threadTs,
-      contentHash,
-      syncedAt: now,
-    };
-    await this.deps.store.saveMessages([ref]);
-    pass.messages.set(key, ref);
+  }
+
+  /**
+   * Makes a Slack call unless a rate limit holds its scope back; a 429 is a wait, not a failure.
+   * Either way it throws DeferDelivery with the time the call has its turn.
+   */
+  private async paced<T>(pass: Pass, scope: string, key: string, call: () => Promise<T>): Promise<T> {
+    const place = `${pass.incidentId} ${key}`;
+    const turn = this.rateLimits.reserve(scope, place, this.deps.clock.now().getTime());
+    if (turn !== undefined) throw new DeferDelivery(new Date(turn));
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof SlackCallError) || err.retryAfterMs === undefined) throw err;
+      const now = this.deps.clock.now().getTime();
+      const until = this.rateLimits.limited(scope, place, now, err.retryAfterMs);
+      pass.log.warn(
+        { method: err.method, scope, retryAfterMs: err.retryAfterMs },
+        'Slack rate limit; waiting',
+      );
+      throw new DeferDelivery(new Date(until));
+    }
   }
 }
 
@@ -359,16 +403,19 @@ function digest(text: string): string {
 }
 
 /**
- * What a person follows in an incident's messages: everything but the alert tallies, which move
- * with every delivery in an alert storm.
+ * What a person follows in a message's view: everything but the alerts and their tallies, which
+ * move with every delivery in an alert storm.
  */
-function factsOf(incident: Incident, channelId: string | null): string {
+function factsOf(view: { incident: Incident; alerts?: unknown }): string {
   return JSON.stringify({
-    ...incident,
-    alertsFiring: undefined,
-    alertsResolved: undefined,
-    truncatedAlerts: undefined,
-    updatedAt: undefined,
-    channelId,
+    ...view,
+    alerts: undefined,
+    incident: {
+      ...view.incident,
+      alertsFiring: undefined,
+      alertsResolved: undefined,
+      truncatedAlerts: undefined,
+      updatedAt: undefined,
+    },
   });
 }

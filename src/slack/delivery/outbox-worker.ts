@@ -20,15 +20,15 @@ export interface OutboxWorkerOptions {
 
 /**
  * Delivers the Slack outbox. Operations are claimed with a lease, so a crashed worker's work is
- * picked up again; transient failures back off (honouring Slack's Retry-After for the whole
- * worker, since rate limits are per workspace); permanent failures are dead-lettered and logged.
+ * picked up again; transient failures back off (at least as long as Slack's Retry-After says);
+ * permanent failures are dead-lettered and logged. Rate limits hold back only the operations
+ * they concern: the handler defers those (see SlackRateLimits), and the rest go on.
  */
 export class OutboxWorker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
   private wakeRequested = false;
-  private pausedUntil = 0;
 
   constructor(private readonly options: OutboxWorkerOptions) {}
 
@@ -93,8 +93,6 @@ export class OutboxWorker {
   }
 
   private async runPass(): Promise<number> {
-    const now = this.options.clock.now().getTime();
-    if (now < this.pausedUntil) return 0;
     const ops = await this.options.store.claim(this.options.batchSize ?? 8, this.options.leaseMs ?? 60_000);
     await Promise.all(ops.map((op) => this.process(op)));
     return ops.length;
@@ -120,7 +118,6 @@ export class OutboxWorker {
         return;
       }
       const retryAfterMs = err instanceof SlackCallError ? err.retryAfterMs : undefined;
-      if (retryAfterMs !== undefined) this.pausedUntil = this.options.clock.now().getTime() + retryAfterMs;
       const backoff =
         Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(op.attempts - 1, 16)) * (0.8 + Math.random() * 0.4);
       const delay = Math.max(retryAfterMs ?? 0, backoff);
