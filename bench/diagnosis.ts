@@ -26,16 +26,16 @@
  * missed or anything went wrong (an HTTP error, a session that did not settle as expected, a check
  * that errored, an aisre error log line, a dead Slack message).
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { loadDefaultRunbook, runScenario } from '../test/scenarios/scenario-runner.js';
+import { freePort } from '../test/support/service-process.js';
 import { type SlackEmulator, startSlackEmulator } from '../test/support/slack-emulator.js';
 import { createTestDatabase } from '../test/support/test-database.js';
 import { queryActivity, startPrometheusRouter, type Upstream } from './support/diagnosis-prometheus.js';
@@ -53,18 +53,27 @@ import {
   type ScenarioService,
   scenarioServices,
 } from './support/diagnosis-workload.js';
+import {
+  IDLE_CORES,
+  log,
+  printReport,
+  runBench,
+  serverVersion,
+  sourceState,
+  startBenchService,
+  waitForIdleMachine,
+  waitForOutbox,
+} from './support/harness.js';
 import { KeepAliveClient } from './support/http.js';
-import { freePort, type ServiceProcess, startServiceProcess } from './support/service-process.js';
+import { probeLaunch, readProbe } from './support/probe-report.js';
 import {
   type CpuUsage,
   countBy,
   cpuBetween,
   cpuSnapshot,
   type LatencySummary,
-  machineBusyCores,
   round,
   summarize,
-  table,
 } from './support/stats.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -77,7 +86,6 @@ const INCIDENTS_CHANNEL = 'C0INCIDENTS';
 const TARGET_MS = 2000;
 /** Every incident started this long before the bench: the scenario runner's 11:30 → 11:50. */
 const INCIDENT_AGE_MS = 20 * 60_000;
-const IDLE_CORES = 0.3;
 
 const USAGE = `npm run bench:diagnosis -- [flags]
 
@@ -639,33 +647,6 @@ async function concurrentPart(bench: Bench, entries: readonly ScenarioService[],
   return runs;
 }
 
-async function outboxDepth(url: string): Promise<{ pending: number; dead: number }> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const read = (metric: string) => {
-    const match = new RegExp(`^${metric} (\\S+)$`, 'm').exec(text);
-    return match ? Number(match[1]) : Number.NaN;
-  };
-  return { pending: read('aisre_slack_outbox_depth'), dead: read('aisre_slack_outbox_dead') };
-}
-
-async function waitForOutbox(url: string, timeoutMs: number) {
-  const started = performance.now();
-  let last = { pending: Number.NaN, dead: Number.NaN };
-  while (performance.now() - started < timeoutMs) {
-    last = await outboxDepth(url);
-    if (last.pending === 0) return { drained: true, ms: Math.round(performance.now() - started), ...last };
-    await delay(250);
-  }
-  return { drained: false, ms: Math.round(performance.now() - started), ...last };
-}
-
-interface ProbeSql {
-  sql: string;
-  calls: number;
-  totalMs: number;
-  meanMs: number;
-}
-
 /** Which part of aisre a statement serves, by the table it names. */
 function sqlArea(sql: string): string {
   const text = sql.toLowerCase();
@@ -693,40 +674,10 @@ function probeSummary(segment: string, diagnoses: number) {
         .filter((file) => file.endsWith('.loop.json'))
         .map((file) => file.slice(0, -'.loop.json'.length))
         .filter((name) => name === segment || name.startsWith(`${segment}~`))
-        .filter((name) => existsSync(path.join(PROBE_DIR, `${name}.sql.json`)))
     : [];
-  if (names.length === 0) return undefined;
-  const merged = new Map<string, ProbeSql>();
-  const loops: Array<{
-    utilization: number;
-    activeMs: number;
-    delayMs: { p50: number; p99: number; max: number };
-  }> = [];
-  for (const name of names) {
-    for (const row of JSON.parse(
-      readFileSync(path.join(PROBE_DIR, `${name}.sql.json`), 'utf8'),
-    ) as ProbeSql[]) {
-      const entry = merged.get(row.sql) ?? { sql: row.sql, calls: 0, totalMs: 0, meanMs: 0 };
-      entry.calls += row.calls;
-      entry.totalMs += row.totalMs;
-      entry.meanMs = round(entry.totalMs / entry.calls, 3);
-      merged.set(row.sql, entry);
-    }
-    loops.push(JSON.parse(readFileSync(path.join(PROBE_DIR, `${name}.loop.json`), 'utf8')));
-  }
-  const statements = [...merged.values()].sort((a, b) => b.totalMs - a.totalMs);
-  const activeMs = loops.reduce((sum, entry) => sum + entry.activeMs, 0);
-  const elapsedMs = loops.reduce((sum, entry) => sum + entry.activeMs / Math.max(entry.utilization, 1e-6), 0);
-  const loop = {
-    utilization: round(activeMs / Math.max(1, elapsedMs), 3),
-    delayMs: {
-      p50: Math.max(...loops.map((entry) => entry.delayMs.p50)),
-      p99: Math.max(...loops.map((entry) => entry.delayMs.p99)),
-      max: Math.max(...loops.map((entry) => entry.delayMs.max)),
-    },
-  };
-  const calls = statements.reduce((sum, row) => sum + row.calls, 0);
-  const totalMs = statements.reduce((sum, row) => sum + row.totalMs, 0);
+  const probe = readProbe(PROBE_DIR, names);
+  if (!probe) return undefined;
+  const { statements } = probe;
   const per = (n: number) => round(n / Math.max(1, diagnoses), 1);
   const areas: Record<string, { statements: number; ms: number }> = {};
   for (const row of statements) {
@@ -736,13 +687,13 @@ function probeSummary(segment: string, diagnoses: number) {
     area.ms += row.totalMs;
   }
   return {
-    eventLoopUtilization: loop.utilization,
-    eventLoopDelayMs: loop.delayMs,
-    statementsPerDiagnosis: per(calls),
-    transactionsPerDiagnosis: per(statements.find((row) => row.sql === 'BEGIN;')?.calls ?? 0),
+    eventLoopUtilization: probe.eventLoopUtilization,
+    eventLoopDelayMs: probe.eventLoopDelayMs,
+    statementsPerDiagnosis: per(probe.calls),
+    transactionsPerDiagnosis: per(probe.transactions),
     /** Σ send→result of every statement (they overlap when checks run in parallel). */
-    sqlMsPerDiagnosis: per(totalMs),
-    meanRoundTripMs: round(totalMs / Math.max(1, calls), 3),
+    sqlMsPerDiagnosis: per(probe.totalMs),
+    meanRoundTripMs: probe.meanRoundTripMs,
     byArea: Object.fromEntries(
       Object.entries(areas)
         .sort(([, a], [, b]) => b.statements - a.statements)
@@ -756,18 +707,6 @@ function probeSummary(segment: string, diagnoses: number) {
   };
 }
 
-function sourceState(): { commit: string | null; changedFiles: number | null } {
-  try {
-    const git = (...args: string[]) => execFileSync('git', ['-C', ROOT, ...args], { encoding: 'utf8' });
-    return {
-      commit: git('rev-parse', '--short', 'HEAD').trim(),
-      changedFiles: git('status', '--porcelain').split('\n').filter(Boolean).length,
-    };
-  } catch {
-    return { commit: null, changedFiles: null };
-  }
-}
-
 const lat = (summary: LatencySummary) => `${summary.p50} / ${summary.p95} / ${summary.p99} / ${summary.max}`;
 const counts = (record: Record<string, number>) =>
   Object.entries(record)
@@ -775,617 +714,533 @@ const counts = (record: Record<string, number>) =>
     .join(', ') || '-';
 const loadavg = () => os.loadavg().map((value) => round(value, 2));
 
-async function main(): Promise<number> {
+async function main(cleanups: Array<() => Promise<unknown>>): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
-  const log = (line: string) => process.stderr.write(`${line}\n`);
-  const cleanups: Array<() => Promise<unknown>> = [];
-  const cleanup = async () => {
-    while (cleanups.length > 0) {
-      await cleanups.pop()!().catch((err: unknown) => process.stderr.write(`cleanup: ${String(err)}\n`));
+  const loadBefore = loadavg();
+  const busyBefore = await waitForIdleMachine(options.waitIdle);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const warnings: string[] = [];
+  const failures: string[] = [];
+
+  // What the tree reaches for each scenario with no database, HTTP or concurrency in the way.
+  const runbook = await loadDefaultRunbook();
+  const services = scenarioServices();
+  const reference = new Map<string, string>();
+  for (const entry of services) {
+    const outcome = await runScenario(entry.scenario, runbook);
+    reference.set(
+      entry.scenario.name,
+      outcome.concludedNode
+        ? describe({ status: 'concluded', node: outcome.concludedNode, layer: outcome.layer ?? null })
+        : describe({ status: 'waiting', node: outcome.askedAt ?? null }),
+    );
+  }
+  const disagreeing = services.filter(
+    (entry) => reference.get(entry.scenario.name) !== describeExpected(expectedOutcome(entry)),
+  );
+  for (const entry of disagreeing) {
+    warnings.push(
+      `scenario ${entry.scenario.name}: expected ${describeExpected(expectedOutcome(entry))}, the tree reaches ${reference.get(entry.scenario.name)} even in memory`,
+    );
+  }
+  const conclusive = services.filter(concludes);
+  log(
+    `${services.length} scenarios, ${conclusive.length} conclusive; scenario runner agrees with ${services.length - disagreeing.length}`,
+  );
+
+  const benchStart = new Date();
+  const cutoff = new Date(benchStart.getTime() - INCIDENT_AGE_MS);
+  const standinUpstream: Upstream = { kind: 'standin', ...options.latency };
+  const router = await startPrometheusRouter({
+    services,
+    cutoff,
+    upstream: standinUpstream,
+    seed: options.seed,
+  });
+  cleanups.push(() => router.close());
+
+  let real: RealPrometheus | undefined;
+  let realFailure: string | undefined;
+  let fidelity: Awaited<ReturnType<typeof compareWithStandIns>> | undefined;
+  if (options.prometheus === 'real') {
+    log('real Prometheus: backfilling the scenario metrics');
+    try {
+      real = await startRealPrometheus({
+        services,
+        cutoff,
+        from: new Date(cutoff.getTime() - 25 * 3_600_000),
+        until: new Date(benchStart.getTime() + 2 * 3_600_000),
+        port: await freePort(),
+        log,
+      });
+      cleanups.push(() => real!.close());
+      fidelity = await compareWithStandIns({
+        realUrl: real.url,
+        services,
+        standIn: router.standIn,
+        runbook,
+        now: new Date(),
+      });
+      log(
+        `  ${fidelity.compared} query evaluations compared with the stand-ins: ${fidelity.mismatches.length} differ`,
+      );
+      if (fidelity.mismatches.length > 0) {
+        failures.push(
+          `the backfilled Prometheus answers ${fidelity.mismatches.length} queries unlike the scenarios say`,
+        );
+      }
+      router.setUpstream({ kind: 'real', url: real.url });
+    } catch (err) {
+      realFailure = err instanceof Error ? err.message : String(err);
+      log(`REAL PROMETHEUS UNAVAILABLE, falling back to the stand-ins: ${realFailure}`);
+      warnings.push(
+        `--prometheus=real requested but unavailable (${realFailure}); every part used the stand-ins`,
+      );
     }
-  };
-  process.once('SIGINT', () => {
-    process.stderr.write('\ninterrupted: stopping aisre and Prometheus, dropping the bench database\n');
-    void cleanup().finally(() => process.exit(130));
+  }
+  const primary = router.upstream();
+  const describeUpstream = (upstream: Upstream) =>
+    upstream.kind === 'real'
+      ? `real Prometheus ${/version (\S+)/.exec(real?.version ?? '')?.[1] ?? '?'}`
+      : upstream.maxMs === 0
+        ? 'stand-in, instant'
+        : `stand-in, ${upstream.minMs}–${upstream.maxMs} ms`;
+
+  const database = await createTestDatabase('postgres');
+  const databaseName = database.env.DATABASE_URL!.replace(/^.*\//, '');
+  cleanups.push(async () => {
+    if (options.keepDb) log(`kept database ${databaseName}: ${database.env.DATABASE_URL}`);
+    else await database.drop();
+  });
+  log(`database ${databaseName} created`);
+
+  const emulator: SlackEmulator = await startSlackEmulator({
+    channels: [{ id: INCIDENTS_CHANNEL, name: 'incidents' }],
+    postMessageBurst: options.postBurst,
+  });
+  cleanups.push(() => emulator.close());
+
+  const { service, stop, mark } = await startBenchService({
+    cwd: ROOT,
+    env: {
+      DATABASE_URL: database.env.DATABASE_URL!,
+      ALERTMANAGER_TOKEN,
+      AISRE_API_TOKEN: API_TOKEN,
+      AISRE_AUTO_DIAGNOSE: 'true',
+      // No question is brought up again while the bench runs: asking sessions stay put.
+      AISRE_DIAGNOSIS_RECHECK: '1h',
+      AISRE_RUNBOOKS_DIR: path.join(ROOT, 'runbooks'),
+      PROMETHEUS_URL: router.url,
+      PROMETHEUS_PUBLIC_URL: '',
+      PROMETHEUS_BEARER_TOKEN: '',
+      LLM_BASE_URL: '',
+      LLM_API_KEY: '',
+    },
+    slack: { apiUrl: emulator.apiUrl, incidentsChannel: INCIDENTS_CHANNEL },
+    probing: probeLaunch({ enabled: options.probe, dir: PROBE_DIR, cpuProfile: options.cpuProf }),
+    cleanups,
   });
 
-  try {
-    const loadBefore = loadavg();
-    let busyBefore = await machineBusyCores();
-    const idleDeadline = performance.now() + options.waitIdle * 1000;
-    if (busyBefore > IDLE_CORES && options.waitIdle > 0) {
-      log(
-        `${busyBefore} cores busy before start: waiting up to ${options.waitIdle} s for the machine to be idle`,
-      );
-      while (busyBefore > IDLE_CORES && performance.now() < idleDeadline)
-        busyBefore = await machineBusyCores(2000);
-    }
-    if (busyBefore > IDLE_CORES) log(`warning: ${busyBefore} cores already busy before the bench started`);
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const warnings: string[] = [];
-    const failures: string[] = [];
+  const api = new Api(service.url, Math.max(16, options.concurrent));
+  cleanups.push(async () => api.close());
+  const db = new pg.Client({ connectionString: database.env.DATABASE_URL });
+  await db.connect();
+  cleanups.push(() => db.end());
+  const bench: Bench = { options, api, db, cutoff, reference, log };
 
-    // What the tree reaches for each scenario with no database, HTTP or concurrency in the way.
-    const runbook = await loadDefaultRunbook();
-    const services = scenarioServices();
-    const reference = new Map<string, string>();
-    for (const entry of services) {
-      const outcome = await runScenario(entry.scenario, runbook);
-      reference.set(
-        entry.scenario.name,
-        outcome.concludedNode
-          ? describe({ status: 'concluded', node: outcome.concludedNode, layer: outcome.layer ?? null })
-          : describe({ status: 'waiting', node: outcome.askedAt ?? null }),
-      );
+  // Change events: every scenario's deploys, recorded as CI would, before any incident.
+  const changeStatuses: Record<string, number> = {};
+  for (const entry of services) {
+    for (const change of changeBodies(entry, cutoff)) {
+      const response = await api.api.post('/changes', Buffer.from(JSON.stringify(change)));
+      changeStatuses[response.status] = (changeStatuses[response.status] ?? 0) + 1;
+      if (response.status !== 201)
+        failures.push(`POST /changes answered ${response.status}: ${response.body.slice(0, 200)}`);
     }
-    const disagreeing = services.filter(
-      (entry) => reference.get(entry.scenario.name) !== describeExpected(expectedOutcome(entry)),
+  }
+  log(`recorded change events: ${counts(changeStatuses)}`);
+
+  const allRuns: DiagnosisRun[] = [];
+  const parts: PartResult[] = [];
+  /** A part's diagnoses and resources, gathered over blocks that may be interleaved with others. */
+  interface PartTally {
+    name: string;
+    upstream: Upstream;
+    runs: DiagnosisRun[];
+    cpu: CpuTally;
+    slackCalls: Record<string, number>;
+  }
+  const newTally = (name: string, upstream: Upstream): PartTally => ({
+    name,
+    upstream,
+    runs: [],
+    cpu: newCpuTally(),
+    slackCalls: {},
+  });
+  /** Runs one block of a part: its diagnoses, against its upstream, in a probe segment of its own. */
+  const runBlock = async (tally: PartTally, segmentName: string, body: () => Promise<DiagnosisRun[]>) => {
+    router.setUpstream(tally.upstream);
+    await mark(segmentName);
+    const firstCall = emulator.calls.length;
+    const cpuStart = cpuSnapshot(service.pid);
+    const prometheusStart = real ? processCpuMs(real.pid) : 0;
+    const started = performance.now();
+    const runs = await body();
+    const wallMs = performance.now() - started;
+    addCpu(
+      tally.cpu,
+      cpuBetween(cpuStart, cpuSnapshot(service.pid)),
+      wallMs,
+      real ? processCpuMs(real.pid) - prometheusStart : 0,
     );
-    for (const entry of disagreeing) {
-      warnings.push(
-        `scenario ${entry.scenario.name}: expected ${describeExpected(expectedOutcome(entry))}, the tree reaches ${reference.get(entry.scenario.name)} even in memory`,
-      );
+    for (const call of emulator.calls.slice(firstCall)) {
+      tally.slackCalls[call.method] = (tally.slackCalls[call.method] ?? 0) + 1;
     }
-    const conclusive = services.filter(concludes);
+    tally.runs.push(...runs);
+  };
+  const finishPart = async (tally: PartTally, sequential: boolean): Promise<PartResult> => {
+    await loadDetails(bench, tally.runs, router.queries, sequential);
+    allRuns.push(...tally.runs);
+    const result = partResult(
+      tally.name,
+      describeUpstream(tally.upstream),
+      tally.runs,
+      tally.cpu.wallMs,
+      cpuUsage(tally.cpu),
+      tally.slackCalls,
+    );
     log(
-      `${services.length} scenarios, ${conclusive.length} conclusive; scenario runner agrees with ${services.length - disagreeing.length}`,
+      `  ${tally.name}: ${tally.runs.length} diagnoses, ms p50/p95/p99/max ${lat(result.latency)}, ${result.errors} errors`,
     );
+    return result;
+  };
 
-    const benchStart = new Date();
-    const cutoff = new Date(benchStart.getTime() - INCIDENT_AGE_MS);
-    const standinUpstream: Upstream = { kind: 'standin', ...options.latency };
-    const router = await startPrometheusRouter({
-      services,
-      cutoff,
-      upstream: standinUpstream,
-      seed: options.seed,
-    });
-    cleanups.push(() => router.close());
-
-    let real: RealPrometheus | undefined;
-    let realFailure: string | undefined;
-    let fidelity: Awaited<ReturnType<typeof compareWithStandIns>> | undefined;
-    if (options.prometheus === 'real') {
-      log('real Prometheus: backfilling the scenario metrics');
-      try {
-        real = await startRealPrometheus({
-          services,
-          cutoff,
-          from: new Date(cutoff.getTime() - 25 * 3_600_000),
-          until: new Date(benchStart.getTime() + 2 * 3_600_000),
-          port: await freePort(),
-          log,
-        });
-        cleanups.push(() => real!.close());
-        fidelity = await compareWithStandIns({
-          realUrl: real.url,
-          services,
-          standIn: router.standIn,
-          runbook,
-          now: new Date(),
-        });
-        log(
-          `  ${fidelity.compared} query evaluations compared with the stand-ins: ${fidelity.mismatches.length} differ`,
-        );
-        if (fidelity.mismatches.length > 0) {
-          failures.push(
-            `the backfilled Prometheus answers ${fidelity.mismatches.length} queries unlike the scenarios say`,
-          );
+  if (options.warmupRounds > 0) {
+    log(
+      `warm-up: ${options.warmupRounds} round(s) of ${conclusive.length} conclusive scenarios (not measured)`,
+    );
+    const warmup = newTally('warmup', primary);
+    await runBlock(warmup, 'warmup', () => sequentialPart(bench, 'warmup', conclusive, options.warmupRounds));
+    const result = await finishPart(warmup, true);
+    if (result.errors > 0) failures.push(`warm-up: ${result.errors} diagnoses failed`);
+  }
+  // Parts 1 and 2 take turns incident by incident, in a rotating order, so background load (a
+  // shared machine) and the database growing weigh on each upstream alike. SQL and CPU are
+  // therefore measured for the sequential parts together: they do not depend on the upstream.
+  const sequentialTallies = [
+    newTally('part1', primary),
+    newTally('part2-instant', { kind: 'standin', minMs: 0, maxMs: 0 }),
+    ...(primary.kind === 'real' ? [newTally('part2-standin', standinUpstream)] : []),
+  ];
+  log(
+    `parts 1 and 2: ${options.rounds} rounds × ${conclusive.length} conclusive scenarios, one incident at a time, against ${sequentialTallies.map((tally) => describeUpstream(tally.upstream)).join(' / ')} in turn`,
+  );
+  const realQueriesBefore = real ? await real.queryCount() : undefined;
+  const sequential = newTally('sequential', primary);
+  await runBlock(sequential, 'sequential', async () => {
+    const runs: DiagnosisRun[] = [];
+    for (let roundIndex = 0; roundIndex < options.rounds; roundIndex++) {
+      for (const [index, entry] of conclusive.entries()) {
+        for (let turn = 0; turn < sequentialTallies.length; turn++) {
+          const tally = sequentialTallies[(roundIndex + index + turn) % sequentialTallies.length]!;
+          router.setUpstream(tally.upstream);
+          const run = await openIncident(bench, entry, `${tally.name}-r${roundIndex}-${index}`);
+          runs.push(run);
+          tally.runs.push(run);
+          if (!run.error) await waitSettled(bench, [run], 5);
         }
-        router.setUpstream({ kind: 'real', url: real.url });
-      } catch (err) {
-        realFailure = err instanceof Error ? err.message : String(err);
-        log(`REAL PROMETHEUS UNAVAILABLE, falling back to the stand-ins: ${realFailure}`);
-        warnings.push(
-          `--prometheus=real requested but unavailable (${realFailure}); every part used the stand-ins`,
+      }
+      log(`  round ${roundIndex + 1}/${options.rounds} done, load ${loadavg().join(' ')}`);
+    }
+    return runs;
+  });
+  await mark('between');
+  const realQueries =
+    real && realQueriesBefore !== undefined ? (await real.queryCount()) - realQueriesBefore : undefined;
+  for (const tally of sequentialTallies) {
+    // Each part gets its share of the common wall time, so its CPU per diagnosis is the common one.
+    const share = tally.runs.length / Math.max(1, sequential.runs.length);
+    tally.cpu = scaleCpu(sequential.cpu, share);
+    tally.slackCalls = sequential.slackCalls;
+    parts.push(await finishPart(tally, true));
+  }
+  const part1 = { result: parts[0]! };
+  const sequentialCpu = cpuUsage(sequential.cpu);
+
+  log('waiting for the Slack outbox to drain before part 3');
+  const beforePart3 = await waitForOutbox(service.url, options.drainTimeout * 1000);
+  if (!beforePart3.drained)
+    warnings.push(`Slack outbox not drained before part 3 (${beforePart3.pending} pending)`);
+  log(
+    `part 3: ${options.concurrent} incidents at once (every scenario, asking ones included), ${describeUpstream(primary)}`,
+  );
+  const part3Tally = newTally('part3', primary);
+  await runBlock(part3Tally, 'part3', () => concurrentPart(bench, services, options.concurrent));
+  await mark('drain');
+  const part3 = { runs: part3Tally.runs, result: await finishPart(part3Tally, false) };
+  parts.push(part3.result);
+  const part3Queries = router.queries.filter(
+    (query) => query.start >= Math.min(...part3.runs.map((run) => run.sentAt)) - 1,
+  ).length;
+
+  log(`waiting for the Slack outbox to drain (up to ${options.drainTimeout} s)`);
+  const drain = await waitForOutbox(service.url, options.drainTimeout * 1000);
+
+  // The API must tell what Postgres says.
+  let apiDisagreements = 0;
+  const apiSamples: string[] = [];
+  for (const run of allRuns) {
+    if (run.incidentId === null || run.status === null) continue;
+    const answer = await api.incident(run.incidentId);
+    if (answer.diagnosis?.status !== run.status || answer.diagnosis?.node !== run.node) {
+      apiDisagreements += 1;
+      if (apiSamples.length < 3) {
+        apiSamples.push(
+          `INC-${run.incidentId}: API ${answer.status} ${JSON.stringify(answer.diagnosis)} vs ${describe(run)}`,
         );
       }
     }
-    const primary = router.upstream();
-    const describeUpstream = (upstream: Upstream) =>
-      upstream.kind === 'real'
-        ? `real Prometheus ${/version (\S+)/.exec(real?.version ?? '')?.[1] ?? '?'}`
-        : upstream.maxMs === 0
-          ? 'stand-in, instant'
-          : `stand-in, ${upstream.minMs}–${upstream.maxMs} ms`;
+  }
+  const slackByMethod = countBy(emulator.calls, (call) => call.method);
+  const slackOutcomes = countBy(emulator.calls, (call) => {
+    if (call.status === null) return 'dropped';
+    const body = call.response as { ok?: boolean; error?: string } | null;
+    return body?.ok ? `${call.status} ok` : `${call.status} ${body?.error ?? 'error'}`;
+  });
+  const routerFailures = router.queries.filter((query) => query.status !== 200).length;
 
-    const database = await createTestDatabase('postgres');
-    const databaseName = database.env.DATABASE_URL!.replace(/^.*\//, '');
-    cleanups.push(async () => {
-      if (options.keepDb) log(`kept database ${databaseName}: ${database.env.DATABASE_URL}`);
-      else await database.drop();
-    });
-    log(`database ${databaseName} created`);
+  const stopped = await stop();
+  const serviceLogs = service.logCounts();
+  const loadAfter = loadavg();
 
-    const emulator: SlackEmulator = await startSlackEmulator({
-      channels: [{ id: INCIDENTS_CHANNEL, name: 'incidents' }],
-      postMessageBurst: options.postBurst,
-    });
-    cleanups.push(() => emulator.close());
-
-    const nodeArgs: string[] = [];
-    if (options.probe) {
-      rmSync(PROBE_DIR, { recursive: true, force: true });
-      mkdirSync(PROBE_DIR, { recursive: true });
-      nodeArgs.push('--import', pathToFileURL(path.join(ROOT, 'bench', 'support', 'probe.ts')).href);
-    }
-    const port = await freePort();
-    const service: ServiceProcess = await startServiceProcess({
-      cwd: ROOT,
-      nodeArgs,
-      env: {
-        DATABASE_URL: database.env.DATABASE_URL!,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        ALERTMANAGER_TOKEN,
-        ALERTMANAGER_ALLOW_UNAUTHENTICATED: '',
-        AISRE_API_TOKEN: API_TOKEN,
-        AISRE_AUTO_DIAGNOSE: 'true',
-        // No question is brought up again while the bench runs: asking sessions stay put.
-        AISRE_DIAGNOSIS_RECHECK: '1h',
-        AISRE_RUNBOOKS_DIR: path.join(ROOT, 'runbooks'),
-        PROMETHEUS_URL: router.url,
-        PROMETHEUS_PUBLIC_URL: '',
-        PROMETHEUS_BEARER_TOKEN: '',
-        LLM_BASE_URL: '',
-        LLM_API_KEY: '',
-        SLACK_BOT_TOKEN: 'xoxb-test-token',
-        SLACK_SIGNING_SECRET: 'bench-signing-secret',
-        SLACK_APP_TOKEN: '',
-        SLACK_API_URL: emulator.apiUrl,
-        SLACK_INCIDENTS_CHANNEL: INCIDENTS_CHANNEL,
-        SLACK_RESPONDERS: '',
-        LOG_LEVEL: 'warn',
-        ...(options.probe
-          ? { AISRE_BENCH_PROBE_DIR: PROBE_DIR, AISRE_BENCH_PROBE_CPU: options.cpuProf ? '1' : '0' }
-          : {}),
-      },
-    });
-    let stopped: Awaited<ReturnType<ServiceProcess['stop']>> | undefined;
-    cleanups.push(async () => {
-      stopped ??= await service.stop();
-    });
-    log(`aisre pid ${service.pid} ready at ${service.url}`);
-    let segment = 'startup';
-    const mark = async (name: string) => {
-      if (!options.probe) return;
-      writeFileSync(path.join(PROBE_DIR, 'segment'), name);
-      const closing = path.join(PROBE_DIR, `${segment}.${options.cpuProf ? 'cpuprofile' : 'loop.json'}`);
-      segment = name;
-      process.kill(service.pid, 'SIGUSR2');
-      const deadline = performance.now() + 15_000;
-      while (!existsSync(closing) && performance.now() < deadline) await delay(20);
-      await delay(50);
-    };
-
-    const api = new Api(service.url, Math.max(16, options.concurrent));
-    cleanups.push(async () => api.close());
-    const db = new pg.Client({ connectionString: database.env.DATABASE_URL });
-    await db.connect();
-    cleanups.push(() => db.end());
-    const bench: Bench = { options, api, db, cutoff, reference, log };
-
-    // Change events: every scenario's deploys, recorded as CI would, before any incident.
-    const changeStatuses: Record<string, number> = {};
-    for (const entry of services) {
-      for (const change of changeBodies(entry, cutoff)) {
-        const response = await api.api.post('/changes', Buffer.from(JSON.stringify(change)));
-        changeStatuses[response.status] = (changeStatuses[response.status] ?? 0) + 1;
-        if (response.status !== 201)
-          failures.push(`POST /changes answered ${response.status}: ${response.body.slice(0, 200)}`);
-      }
-    }
-    log(`recorded change events: ${counts(changeStatuses)}`);
-
-    const allRuns: DiagnosisRun[] = [];
-    const parts: PartResult[] = [];
-    /** A part's diagnoses and resources, gathered over blocks that may be interleaved with others. */
-    interface PartTally {
-      name: string;
-      upstream: Upstream;
-      runs: DiagnosisRun[];
-      cpu: CpuTally;
-      slackCalls: Record<string, number>;
-    }
-    const newTally = (name: string, upstream: Upstream): PartTally => ({
-      name,
-      upstream,
-      runs: [],
-      cpu: newCpuTally(),
-      slackCalls: {},
-    });
-    /** Runs one block of a part: its diagnoses, against its upstream, in a probe segment of its own. */
-    const runBlock = async (tally: PartTally, segmentName: string, body: () => Promise<DiagnosisRun[]>) => {
-      router.setUpstream(tally.upstream);
-      await mark(segmentName);
-      const firstCall = emulator.calls.length;
-      const cpuStart = cpuSnapshot(service.pid);
-      const prometheusStart = real ? processCpuMs(real.pid) : 0;
-      const started = performance.now();
-      const runs = await body();
-      const wallMs = performance.now() - started;
-      addCpu(
-        tally.cpu,
-        cpuBetween(cpuStart, cpuSnapshot(service.pid)),
-        wallMs,
-        real ? processCpuMs(real.pid) - prometheusStart : 0,
-      );
-      for (const call of emulator.calls.slice(firstCall)) {
-        tally.slackCalls[call.method] = (tally.slackCalls[call.method] ?? 0) + 1;
-      }
-      tally.runs.push(...runs);
-    };
-    const finishPart = async (tally: PartTally, sequential: boolean): Promise<PartResult> => {
-      await loadDetails(bench, tally.runs, router.queries, sequential);
-      allRuns.push(...tally.runs);
-      const result = partResult(
-        tally.name,
-        describeUpstream(tally.upstream),
-        tally.runs,
-        tally.cpu.wallMs,
-        cpuUsage(tally.cpu),
-        tally.slackCalls,
-      );
-      log(
-        `  ${tally.name}: ${tally.runs.length} diagnoses, ms p50/p95/p99/max ${lat(result.latency)}, ${result.errors} errors`,
-      );
-      return result;
-    };
-
-    if (options.warmupRounds > 0) {
-      log(
-        `warm-up: ${options.warmupRounds} round(s) of ${conclusive.length} conclusive scenarios (not measured)`,
-      );
-      const warmup = newTally('warmup', primary);
-      await runBlock(warmup, 'warmup', () =>
-        sequentialPart(bench, 'warmup', conclusive, options.warmupRounds),
-      );
-      const result = await finishPart(warmup, true);
-      if (result.errors > 0) failures.push(`warm-up: ${result.errors} diagnoses failed`);
-    }
-    // Parts 1 and 2 take turns incident by incident, in a rotating order, so background load (a
-    // shared machine) and the database growing weigh on each upstream alike. SQL and CPU are
-    // therefore measured for the sequential parts together: they do not depend on the upstream.
-    const sequentialTallies = [
-      newTally('part1', primary),
-      newTally('part2-instant', { kind: 'standin', minMs: 0, maxMs: 0 }),
-      ...(primary.kind === 'real' ? [newTally('part2-standin', standinUpstream)] : []),
-    ];
-    log(
-      `parts 1 and 2: ${options.rounds} rounds × ${conclusive.length} conclusive scenarios, one incident at a time, against ${sequentialTallies.map((tally) => describeUpstream(tally.upstream)).join(' / ')} in turn`,
+  // Targets and errors.
+  const p1 = part1.result;
+  const targetMet = p1.latency.count > 0 && p1.latency.p99 < TARGET_MS;
+  if (!targetMet) failures.push(`part 1 p99 ${p1.latency.p99} ms is not under ${TARGET_MS} ms`);
+  for (const part of parts) {
+    if (part.errors > 0) failures.push(`${part.name}: ${part.errors} of ${part.diagnoses} diagnoses failed`);
+  }
+  const failedRuns = allRuns.filter((run) => run.error !== null);
+  const checkErrors = allRuns.flatMap((run) => run.detail?.checkErrors ?? []);
+  if (checkErrors.length > 0) failures.push(`${checkErrors.length} check results were errors`);
+  if (routerFailures > 0) failures.push(`${routerFailures} Prometheus queries were not answered 200`);
+  if (apiDisagreements > 0)
+    failures.push(`GET /api/incidents/:id disagrees with Postgres for ${apiDisagreements} incidents`);
+  const errorLogs = Object.entries(serviceLogs).filter(
+    ([key]) => /^(error|fatal):/.test(key) || key === 'non-json output',
+  );
+  if (errorLogs.length > 0)
+    failures.push(`aisre logged ${errorLogs.map(([key, n]) => `${n}× ${key}`).join('; ')}`);
+  if (drain.dead > 0) failures.push(`${drain.dead} Slack messages are dead`);
+  if (!drain.drained)
+    warnings.push(`Slack outbox not drained after ${options.drainTimeout} s (${drain.pending} pending)`);
+  if (stopped.code !== 0) failures.push(`aisre exited with code ${stopped.code} (${stopped.signal})`);
+  if (p1.accuracy.layerCorrect < p1.accuracy.conclusive) {
+    warnings.push(
+      `layer accuracy ${p1.accuracy.layerCorrect}/${p1.accuracy.conclusive}: see scenario warnings`,
     );
-    const realQueriesBefore = real ? await real.queryCount() : undefined;
-    const sequential = newTally('sequential', primary);
-    await runBlock(sequential, 'sequential', async () => {
-      const runs: DiagnosisRun[] = [];
-      for (let roundIndex = 0; roundIndex < options.rounds; roundIndex++) {
-        for (const [index, entry] of conclusive.entries()) {
-          for (let turn = 0; turn < sequentialTallies.length; turn++) {
-            const tally = sequentialTallies[(roundIndex + index + turn) % sequentialTallies.length]!;
-            router.setUpstream(tally.upstream);
-            const run = await openIncident(bench, entry, `${tally.name}-r${roundIndex}-${index}`);
-            runs.push(run);
-            tally.runs.push(run);
-            if (!run.error) await waitSettled(bench, [run], 5);
+  }
+  for (const [name, cpu] of [
+    ['parts 1–2', sequentialCpu],
+    ['part 3', part3.result.cpu],
+  ] as const) {
+    if (cpu.otherCores > IDLE_CORES) {
+      warnings.push(`${name}: other processes used ${cpu.otherCores} of the 2 cores; its figures are skewed`);
+    }
+  }
+  if (real && Date.now() > new Date(real.backfill.until).getTime() - INCIDENT_AGE_MS) {
+    warnings.push('the bench outlived the backfilled data; late diagnoses saw no data');
+  }
+
+  const probe = options.probe
+    ? {
+        sequential: probeSummary('sequential', sequential.runs.length),
+        part3: probeSummary('part3', part3.result.diagnoses),
+      }
+    : undefined;
+  const p3 = part3.result;
+  const p3Runs = part3.runs;
+  const p3Outcomes = countBy(p3Runs, (run) => (run.error ? 'failed' : (run.status ?? 'none')));
+  const results = {
+    finishedAt: new Date().toISOString(),
+    command: `npm run bench:diagnosis -- ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      memoryGb: round(os.totalmem() / 2 ** 30, 1),
+      node: process.version,
+      postgres: (await serverVersion(database.env.DATABASE_URL!).catch(() => 'unknown')) as string,
+      busyCoresBeforeStart: busyBefore,
+      loadavgBefore: loadBefore,
+      loadavgAfter: loadAfter,
+    },
+    options,
+    source: sourceState(ROOT),
+    prometheus: {
+      requested: options.prometheus,
+      used: primary.kind,
+      primary: describeUpstream(primary),
+      realFailure: realFailure ?? null,
+      real: real
+        ? {
+            version: real.version,
+            backfill: real.backfill,
+            queriesAnsweredInParts1And2: realQueries,
           }
-        }
-        log(`  round ${roundIndex + 1}/${options.rounds} done, load ${loadavg().join(' ')}`);
-      }
-      return runs;
-    });
-    await mark('between');
-    const realQueries =
-      real && realQueriesBefore !== undefined ? (await real.queryCount()) - realQueriesBefore : undefined;
-    for (const tally of sequentialTallies) {
-      // Each part gets its share of the common wall time, so its CPU per diagnosis is the common one.
-      const share = tally.runs.length / Math.max(1, sequential.runs.length);
-      tally.cpu = scaleCpu(sequential.cpu, share);
-      tally.slackCalls = sequential.slackCalls;
-      parts.push(await finishPart(tally, true));
-    }
-    const part1 = { result: parts[0]! };
-    const sequentialCpu = cpuUsage(sequential.cpu);
+        : null,
+      fidelity: fidelity
+        ? { compared: fidelity.compared, mismatches: fidelity.mismatches.slice(0, 20) }
+        : null,
+      note: 'aisre reaches every Prometheus through the bench router (one extra loopback hop), which records each query',
+      routerRetries: router.retries(),
+    },
+    scenarios: {
+      total: services.length,
+      conclusive: conclusive.length,
+      scenarioRunnerDisagreesWithExpectation: disagreeing.map((entry) => entry.scenario.name),
+    },
+    changeEvents: changeStatuses,
+    targets: { part1P99Ms: { target: TARGET_MS, actual: p1.latency.p99, met: targetMet } },
+    parts,
+    part3: {
+      incidents: options.concurrent,
+      wallMs: p3.wallMs,
+      outcomes: p3Outcomes,
+      prometheusQueries: part3Queries,
+      queriesPerDiagnosis: round(part3Queries / Math.max(1, options.concurrent), 1),
+    },
+    slack: { byMethod: slackByMethod, outcomes: slackOutcomes, drain, beforePart3 },
+    apiDisagreements: { count: apiDisagreements, samples: apiSamples },
+    probe,
+    service: { exit: stopped, logs: serviceLogs },
+    failedRuns: failedRuns.slice(0, 30).map(({ detail: _detail, ...run }) => run),
+    runs: allRuns.map((run) => ({
+      key: run.key,
+      scenario: run.scenario,
+      incidentId: run.incidentId,
+      ms: run.ms,
+      outcome: describe(run),
+      error: run.error,
+      ...(run.detail
+        ? {
+            toSessionMs: run.detail.toSessionMs,
+            treeMs: run.detail.treeMs,
+            triageMs: run.detail.triageMs,
+            nextNodesMs: run.detail.nextNodesMs,
+            concludedToSeenMs: run.detail.concludedToSeenMs,
+            queries: run.detail.queries,
+            prometheusBusyMs: run.detail.prometheusBusyMs,
+          }
+        : {}),
+    })),
+    warnings,
+    failures,
+  };
+  const resultsPath = path.join(RESULTS_DIR, 'diagnosis-latest.json');
+  writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
 
-    log('waiting for the Slack outbox to drain before part 3');
-    const beforePart3 = await waitForOutbox(service.url, options.drainTimeout * 1000);
-    if (!beforePart3.drained)
-      warnings.push(`Slack outbox not drained before part 3 (${beforePart3.pending} pending)`);
-    log(
-      `part 3: ${options.concurrent} incidents at once (every scenario, asking ones included), ${describeUpstream(primary)}`,
-    );
-    const part3Tally = newTally('part3', primary);
-    await runBlock(part3Tally, 'part3', () => concurrentPart(bench, services, options.concurrent));
-    await mark('drain');
-    const part3 = { runs: part3Tally.runs, result: await finishPart(part3Tally, false) };
-    parts.push(part3.result);
-    const part3Queries = router.queries.filter(
-      (query) => query.start >= Math.min(...part3.runs.map((run) => run.sentAt)) - 1,
-    ).length;
-
-    log(`waiting for the Slack outbox to drain (up to ${options.drainTimeout} s)`);
-    const drain = await waitForOutbox(service.url, options.drainTimeout * 1000);
-
-    // The API must tell what Postgres says.
-    let apiDisagreements = 0;
-    const apiSamples: string[] = [];
-    for (const run of allRuns) {
-      if (run.incidentId === null || run.status === null) continue;
-      const answer = await api.incident(run.incidentId);
-      if (answer.diagnosis?.status !== run.status || answer.diagnosis?.node !== run.node) {
-        apiDisagreements += 1;
-        if (apiSamples.length < 3) {
-          apiSamples.push(
-            `INC-${run.incidentId}: API ${answer.status} ${JSON.stringify(answer.diagnosis)} vs ${describe(run)}`,
-          );
-        }
-      }
-    }
-    const slackByMethod = countBy(emulator.calls, (call) => call.method);
-    const slackOutcomes = countBy(emulator.calls, (call) => {
-      if (call.status === null) return 'dropped';
-      const body = call.response as { ok?: boolean; error?: string } | null;
-      return body?.ok ? `${call.status} ok` : `${call.status} ${body?.error ?? 'error'}`;
-    });
-    const routerFailures = router.queries.filter((query) => query.status !== 200).length;
-
-    stopped = await service.stop();
-    const serviceLogs = service.logCounts();
-    const loadAfter = loadavg();
-
-    // Targets and errors.
-    const p1 = part1.result;
-    const targetMet = p1.latency.count > 0 && p1.latency.p99 < TARGET_MS;
-    if (!targetMet) failures.push(`part 1 p99 ${p1.latency.p99} ms is not under ${TARGET_MS} ms`);
-    for (const part of parts) {
-      if (part.errors > 0)
-        failures.push(`${part.name}: ${part.errors} of ${part.diagnoses} diagnoses failed`);
-    }
-    const failedRuns = allRuns.filter((run) => run.error !== null);
-    const checkErrors = allRuns.flatMap((run) => run.detail?.checkErrors ?? []);
-    if (checkErrors.length > 0) failures.push(`${checkErrors.length} check results were errors`);
-    if (routerFailures > 0) failures.push(`${routerFailures} Prometheus queries were not answered 200`);
-    if (apiDisagreements > 0)
-      failures.push(`GET /api/incidents/:id disagrees with Postgres for ${apiDisagreements} incidents`);
-    const errorLogs = Object.entries(serviceLogs).filter(
-      ([key]) => /^(error|fatal):/.test(key) || key === 'non-json output',
-    );
-    if (errorLogs.length > 0)
-      failures.push(`aisre logged ${errorLogs.map(([key, n]) => `${n}× ${key}`).join('; ')}`);
-    if (drain.dead > 0) failures.push(`${drain.dead} Slack messages are dead`);
-    if (!drain.drained)
-      warnings.push(`Slack outbox not drained after ${options.drainTimeout} s (${drain.pending} pending)`);
-    if (stopped.code !== 0) failures.push(`aisre exited with code ${stopped.code} (${stopped.signal})`);
-    if (p1.accuracy.layerCorrect < p1.accuracy.conclusive) {
-      warnings.push(
-        `layer accuracy ${p1.accuracy.layerCorrect}/${p1.accuracy.conclusive}: see scenario warnings`,
-      );
-    }
-    for (const [name, cpu] of [
-      ['parts 1–2', sequentialCpu],
-      ['part 3', part3.result.cpu],
-    ] as const) {
-      if (cpu.otherCores > IDLE_CORES) {
-        warnings.push(
-          `${name}: other processes used ${cpu.otherCores} of the 2 cores; its figures are skewed`,
-        );
-      }
-    }
-    if (real && Date.now() > new Date(real.backfill.until).getTime() - INCIDENT_AGE_MS) {
-      warnings.push('the bench outlived the backfilled data; late diagnoses saw no data');
-    }
-
-    const probe = options.probe
-      ? {
-          sequential: probeSummary('sequential', sequential.runs.length),
-          part3: probeSummary('part3', part3.result.diagnoses),
-        }
-      : undefined;
-    const p3 = part3.result;
-    const p3Runs = part3.runs;
-    const p3Outcomes = countBy(p3Runs, (run) => (run.error ? 'failed' : (run.status ?? 'none')));
-    const results = {
-      finishedAt: new Date().toISOString(),
-      command: `npm run bench:diagnosis -- ${process.argv.slice(2).join(' ')}`.trim(),
-      machine: {
-        cpus: os.cpus().length,
-        cpuModel: os.cpus()[0]?.model ?? 'unknown',
-        memoryGb: round(os.totalmem() / 2 ** 30, 1),
-        node: process.version,
-        postgres: (await serverVersion(database.env.DATABASE_URL!).catch(() => 'unknown')) as string,
-        busyCoresBeforeStart: busyBefore,
-        loadavgBefore: loadBefore,
-        loadavgAfter: loadAfter,
-      },
-      options,
-      source: sourceState(),
-      prometheus: {
-        requested: options.prometheus,
-        used: primary.kind,
-        primary: describeUpstream(primary),
-        realFailure: realFailure ?? null,
-        real: real
-          ? {
-              version: real.version,
-              backfill: real.backfill,
-              queriesAnsweredInParts1And2: realQueries,
-            }
-          : null,
-        fidelity: fidelity
-          ? { compared: fidelity.compared, mismatches: fidelity.mismatches.slice(0, 20) }
-          : null,
-        note: 'aisre reaches every Prometheus through the bench router (one extra loopback hop), which records each query',
-        routerRetries: router.retries(),
-      },
-      scenarios: {
-        total: services.length,
-        conclusive: conclusive.length,
-        scenarioRunnerDisagreesWithExpectation: disagreeing.map((entry) => entry.scenario.name),
-      },
-      changeEvents: changeStatuses,
-      targets: { part1P99Ms: { target: TARGET_MS, actual: p1.latency.p99, met: targetMet } },
-      parts,
-      part3: {
-        incidents: options.concurrent,
-        wallMs: p3.wallMs,
-        outcomes: p3Outcomes,
-        prometheusQueries: part3Queries,
-        queriesPerDiagnosis: round(part3Queries / Math.max(1, options.concurrent), 1),
-      },
-      slack: { byMethod: slackByMethod, outcomes: slackOutcomes, drain, beforePart3 },
-      apiDisagreements: { count: apiDisagreements, samples: apiSamples },
-      probe,
-      service: { exit: stopped, logs: serviceLogs },
-      failedRuns: failedRuns.slice(0, 30).map(({ detail: _detail, ...run }) => run),
-      runs: allRuns.map((run) => ({
-        key: run.key,
-        scenario: run.scenario,
-        incidentId: run.incidentId,
-        ms: run.ms,
-        outcome: describe(run),
-        error: run.error,
-        ...(run.detail
-          ? {
-              toSessionMs: run.detail.toSessionMs,
-              treeMs: run.detail.treeMs,
-              triageMs: run.detail.triageMs,
-              nextNodesMs: run.detail.nextNodesMs,
-              concludedToSeenMs: run.detail.concludedToSeenMs,
-              queries: run.detail.queries,
-              prometheusBusyMs: run.detail.prometheusBusyMs,
-            }
-          : {}),
-      })),
-      warnings,
-      failures,
-    };
-    const resultsPath = path.join(RESULTS_DIR, 'diagnosis-latest.json');
-    writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
-
-    const prometheusLine = realFailure
-      ? `REQUESTED real, UNAVAILABLE → stand-in (${realFailure.slice(0, 80)})`
-      : primary.kind === 'real'
-        ? `${describeUpstream(primary)}, ${real!.backfill.series} series × 15 s over ${round((new Date(real!.backfill.until).getTime() - new Date(real!.backfill.from).getTime()) / 3_600_000, 1)} h; ${fidelity!.compared - fidelity!.mismatches.length}/${fidelity!.compared} query evaluations match the stand-ins`
-        : `stand-in (loopback, real HTTP API), ${options.latency.minMs}–${options.latency.maxMs} ms per query`;
-    const rows: Array<Array<string | number>> = [
-      [
-        'machine',
-        `${os.cpus().length} cores; busy before start ${busyBefore}; loadavg before ${loadBefore.join(' ')}, after ${loadAfter.join(' ')}`,
-      ],
-      ['prometheus (parts 1, 3)', prometheusLine],
-      [
-        'scenarios',
-        `${services.length} (${conclusive.length} conclusive); change events ${counts(changeStatuses)}`,
-      ],
-      [
-        'part 1: alert → concluded',
-        `${p1.diagnoses} diagnoses one at a time (${options.rounds} rounds), ${p1.prometheus}`,
-      ],
-      ['  ms p50/p95/p99/max', lat(p1.latency)],
-      ['  same, by concluded_at (no polling)', lat(p1.engineStamped)],
-      ['  target', `p99 ${p1.latency.p99} < ${TARGET_MS} ms: ${targetMet ? 'met' : 'MISSED'}`],
-      [
-        '  layer accuracy; exact conclusion',
-        `${p1.accuracy.layerCorrect}/${p1.accuracy.conclusive} (${round((100 * p1.accuracy.layerCorrect) / Math.max(1, p1.accuracy.conclusive), 1)}%); ${p1.accuracy.conclusionCorrect}/${p1.accuracy.conclusive}`,
-      ],
-      ['  errors', p1.errors],
-      ['part 2: where the time goes', 'mean ms per diagnosis'],
-      [
-        '  prometheus',
-        'e2e p50 / p99 | alert→session | triage node (Prometheus) | next node (Prometheus) | concluded→seen | Prometheus busy (share) | not Prometheus | queries',
-      ],
-      ...parts
-        .filter((part) => part.name !== 'part3')
-        .map((part) => [
-          `  ${part.prometheus}`,
-          `${part.latency.p50} / ${part.latency.p99} | ${part.breakdownMeanMs.toSession} | ${part.breakdownMeanMs.triage} (${part.breakdownMeanMs.triagePrometheus}) | ${part.breakdownMeanMs.nextNodes} (${part.breakdownMeanMs.nextNodesPrometheus}) | ${part.breakdownMeanMs.concludedToSeen} | ${part.breakdownMeanMs.prometheusBusy} (${round(part.prometheusShareOfE2e * 100)}%) | ${part.breakdownMeanMs.notPrometheus} | ${part.queriesPerDiagnosis}`,
-        ]),
-      [
-        '  CPU ms per diagnosis (parts 1–2)',
-        `aisre ${round((sequentialCpu.serviceCores * sequential.cpu.wallMs) / Math.max(1, sequential.runs.length), 1)} / postgres ${round((sequentialCpu.postgresCores * sequential.cpu.wallMs) / Math.max(1, sequential.runs.length), 1)} (Slack outbox work included); cores used by others' work ${sequentialCpu.otherCores}`,
-      ],
-      ...(probe?.sequential
-        ? [
-            [
-              '  SQL per diagnosis (parts 1–2)',
-              `${probe.sequential.statementsPerDiagnosis} statements, ${probe.sequential.transactionsPerDiagnosis} transactions, Σ ${probe.sequential.sqlMsPerDiagnosis} ms (mean ${probe.sequential.meanRoundTripMs} ms); aisre event loop ${Math.round(probe.sequential.eventLoopUtilization * 100)}% busy`,
-            ],
-            [
-              '    by area',
-              Object.entries(probe.sequential.byArea)
-                .map(([area, totals]) => `${area} ${totals.statements}`)
-                .join(', '),
-            ],
-          ]
-        : []),
-      ['part 3: concurrent', `${options.concurrent} incidents at once, ${p3.prometheus}`],
-      ['  wall (first sent → last settled)', `${round(p3.wallMs / 1000, 2)} s`],
-      ['  ms p50/p95/p99/max per diagnosis', lat(p3.latency)],
-      ['  outcomes', counts(p3Outcomes)],
-      ['  errors', p3.errors],
-      ['  Prometheus queries / diagnosis', round(part3Queries / Math.max(1, options.concurrent), 1)],
-      [
-        '  CPU ms per diagnosis: aisre / postgres',
-        `${p3.cpuMsPerDiagnosis.aisre} / ${p3.cpuMsPerDiagnosis.postgres} (Slack work partly deferred past the part)`,
-      ],
-      [
-        `  CPU cores: aisre / postgres / bench${real ? ' / prometheus' : ''} / others' work`,
-        `${p3.cpu.serviceCores} / ${p3.cpu.postgresCores} / ${p3.cpu.benchCores}${real ? ` / ${p3.cpu.prometheusCores}` : ''} / ${p3.cpu.otherCores} of ${os.cpus().length}`,
-      ],
-      ['  Slack calls during part 3', counts(p3.slackCalls)],
-      ...(probe?.part3
-        ? [
-            [
-              '  aisre event loop; SQL per diagnosis',
-              `${Math.round(probe.part3.eventLoopUtilization * 100)}% busy, delay p99 ${probe.part3.eventLoopDelayMs.p99} ms; ${probe.part3.statementsPerDiagnosis} statements (mean ${probe.part3.meanRoundTripMs} ms)`,
-            ],
-          ]
-        : []),
-      [
-        'slack (whole run)',
-        `${emulator.calls.length} calls; outbox ${drain.drained ? 'drained' : 'NOT drained'} in ${round(drain.ms / 1000, 1)} s, ${drain.dead} dead`,
-      ],
-      ['  outcomes', counts(slackOutcomes)],
-      [
-        'bench router',
-        `${router.queries.length} Prometheus queries, ${routerFailures} not answered 200, ${router.retries()} re-sent to a stand-in after a stale kept-alive socket`,
-      ],
-      ['errors', failures.length === 0 ? 'none' : `${failures.length} (below)`],
-    ];
-    process.stdout.write(`\n${table(rows)}\n\nresults: ${path.relative(ROOT, resultsPath)}\n`);
-    if (options.probe) process.stdout.write(`probe output: ${path.relative(ROOT, PROBE_DIR)}/\n`);
-    const logs = Object.entries(serviceLogs);
-    if (logs.length > 0)
-      process.stdout.write(`aisre logs: ${logs.map(([msg, n]) => `${n}× ${msg}`).join('; ')}\n`);
-    for (const run of failedRuns.slice(0, 5)) {
-      process.stdout.write(`failed: ${run.key} ${run.scenario} INC-${run.incidentId ?? '?'}: ${run.error}\n`);
-    }
-    for (const warning of warnings) process.stdout.write(`warning: ${warning}\n`);
-    if (failures.length > 0) {
-      process.stdout.write(`\nFAILED: ${failures.join('; ')}\n`);
-      return 1;
-    }
-    return 0;
-  } finally {
-    await cleanup();
-  }
+  const prometheusLine = realFailure
+    ? `REQUESTED real, UNAVAILABLE → stand-in (${realFailure.slice(0, 80)})`
+    : primary.kind === 'real'
+      ? `${describeUpstream(primary)}, ${real!.backfill.series} series × 15 s over ${round((new Date(real!.backfill.until).getTime() - new Date(real!.backfill.from).getTime()) / 3_600_000, 1)} h; ${fidelity!.compared - fidelity!.mismatches.length}/${fidelity!.compared} query evaluations match the stand-ins`
+      : `stand-in (loopback, real HTTP API), ${options.latency.minMs}–${options.latency.maxMs} ms per query`;
+  const rows: Array<Array<string | number>> = [
+    [
+      'machine',
+      `${os.cpus().length} cores; busy before start ${busyBefore}; loadavg before ${loadBefore.join(' ')}, after ${loadAfter.join(' ')}`,
+    ],
+    ['prometheus (parts 1, 3)', prometheusLine],
+    [
+      'scenarios',
+      `${services.length} (${conclusive.length} conclusive); change events ${counts(changeStatuses)}`,
+    ],
+    [
+      'part 1: alert → concluded',
+      `${p1.diagnoses} diagnoses one at a time (${options.rounds} rounds), ${p1.prometheus}`,
+    ],
+    ['  ms p50/p95/p99/max', lat(p1.latency)],
+    ['  same, by concluded_at (no polling)', lat(p1.engineStamped)],
+    ['  target', `p99 ${p1.latency.p99} < ${TARGET_MS} ms: ${targetMet ? 'met' : 'MISSED'}`],
+    [
+      '  layer accuracy; exact conclusion',
+      `${p1.accuracy.layerCorrect}/${p1.accuracy.conclusive} (${round((100 * p1.accuracy.layerCorrect) / Math.max(1, p1.accuracy.conclusive), 1)}%); ${p1.accuracy.conclusionCorrect}/${p1.accuracy.conclusive}`,
+    ],
+    ['  errors', p1.errors],
+    ['part 2: where the time goes', 'mean ms per diagnosis'],
+    [
+      '  prometheus',
+      'e2e p50 / p99 | alert→session | triage node (Prometheus) | next node (Prometheus) | concluded→seen | Prometheus busy (share) | not Prometheus | queries',
+    ],
+    ...parts
+      .filter((part) => part.name !== 'part3')
+      .map((part) => [
+        `  ${part.prometheus}`,
+        `${part.latency.p50} / ${part.latency.p99} | ${part.breakdownMeanMs.toSession} | ${part.breakdownMeanMs.triage} (${part.breakdownMeanMs.triagePrometheus}) | ${part.breakdownMeanMs.nextNodes} (${part.breakdownMeanMs.nextNodesPrometheus}) | ${part.breakdownMeanMs.concludedToSeen} | ${part.breakdownMeanMs.prometheusBusy} (${round(part.prometheusShareOfE2e * 100)}%) | ${part.breakdownMeanMs.notPrometheus} | ${part.queriesPerDiagnosis}`,
+      ]),
+    [
+      '  CPU ms per diagnosis (parts 1–2)',
+      `aisre ${round((sequentialCpu.serviceCores * sequential.cpu.wallMs) / Math.max(1, sequential.runs.length), 1)} / postgres ${round((sequentialCpu.postgresCores * sequential.cpu.wallMs) / Math.max(1, sequential.runs.length), 1)} (Slack outbox work included); cores used by others' work ${sequentialCpu.otherCores}`,
+    ],
+    ...(probe?.sequential
+      ? [
+          [
+            '  SQL per diagnosis (parts 1–2)',
+            `${probe.sequential.statementsPerDiagnosis} statements, ${probe.sequential.transactionsPerDiagnosis} transactions, Σ ${probe.sequential.sqlMsPerDiagnosis} ms (mean ${probe.sequential.meanRoundTripMs} ms); aisre event loop ${Math.round(probe.sequential.eventLoopUtilization * 100)}% busy`,
+          ],
+          [
+            '    by area',
+            Object.entries(probe.sequential.byArea)
+              .map(([area, totals]) => `${area} ${totals.statements}`)
+              .join(', '),
+          ],
+        ]
+      : []),
+    ['part 3: concurrent', `${options.concurrent} incidents at once, ${p3.prometheus}`],
+    ['  wall (first sent → last settled)', `${round(p3.wallMs / 1000, 2)} s`],
+    ['  ms p50/p95/p99/max per diagnosis', lat(p3.latency)],
+    ['  outcomes', counts(p3Outcomes)],
+    ['  errors', p3.errors],
+    ['  Prometheus queries / diagnosis', round(part3Queries / Math.max(1, options.concurrent), 1)],
+    [
+      '  CPU ms per diagnosis: aisre / postgres',
+      `${p3.cpuMsPerDiagnosis.aisre} / ${p3.cpuMsPerDiagnosis.postgres} (Slack work partly deferred past the part)`,
+    ],
+    [
+      `  CPU cores: aisre / postgres / bench${real ? ' / prometheus' : ''} / others' work`,
+      `${p3.cpu.serviceCores} / ${p3.cpu.postgresCores} / ${p3.cpu.benchCores}${real ? ` / ${p3.cpu.prometheusCores}` : ''} / ${p3.cpu.otherCores} of ${os.cpus().length}`,
+    ],
+    ['  Slack calls during part 3', counts(p3.slackCalls)],
+    ...(probe?.part3
+      ? [
+          [
+            '  aisre event loop; SQL per diagnosis',
+            `${Math.round(probe.part3.eventLoopUtilization * 100)}% busy, delay p99 ${probe.part3.eventLoopDelayMs.p99} ms; ${probe.part3.statementsPerDiagnosis} statements (mean ${probe.part3.meanRoundTripMs} ms)`,
+          ],
+        ]
+      : []),
+    [
+      'slack (whole run)',
+      `${emulator.calls.length} calls; outbox ${drain.drained ? 'drained' : 'NOT drained'} in ${round(drain.ms / 1000, 1)} s, ${drain.dead} dead`,
+    ],
+    ['  outcomes', counts(slackOutcomes)],
+    [
+      'bench router',
+      `${router.queries.length} Prometheus queries, ${routerFailures} not answered 200, ${router.retries()} re-sent to a stand-in after a stale kept-alive socket`,
+    ],
+    ['errors', failures.length === 0 ? 'none' : `${failures.length} (below)`],
+  ];
+  return printReport({
+    rows,
+    root: ROOT,
+    resultsPath,
+    probeDir: options.probe ? PROBE_DIR : undefined,
+    serviceLogs,
+    notes: failedRuns
+      .slice(0, 5)
+      .map((run) => `failed: ${run.key} ${run.scenario} INC-${run.incidentId ?? '?'}: ${run.error}`),
+    warnings,
+    failures,
+  });
 }
 
-async function serverVersion(url: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<{ server_version: string }>('show server_version')).rows[0]!.server_version;
-  } finally {
-    await client.end();
-  }
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(
-      `bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
-    process.exit(1);
-  },
-);
+runBench('stopping aisre and Prometheus, dropping the bench database', main);

@@ -23,28 +23,32 @@
  * bench waits for an idle machine first (`--wait-idle`), reports the CPU each party used per
  * phase, and warns when other processes took a share.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import type { ServiceProcess } from '../test/support/service-process.js';
 import { type SlackEmulator, startSlackEmulator } from '../test/support/slack-emulator.js';
-import { KeepAliveClient } from './support/http.js';
-import { freePort, type ServiceProcess, startServiceProcess } from './support/service-process.js';
+import { createTestDatabase } from '../test/support/test-database.js';
 import {
-  countBy,
-  cpuBetween,
-  cpuSnapshot,
-  type LatencySummary,
-  machineBusyCores,
-  round,
-  summarize,
-  table,
-} from './support/stats.js';
+  IDLE_CORES,
+  log,
+  outboxDepth,
+  printReport,
+  runBench,
+  serverVersion,
+  sourceState,
+  startBenchService,
+  waitForIdleMachine,
+  waitForOutbox,
+} from './support/harness.js';
+import { KeepAliveClient } from './support/http.js';
+import { probeLaunch, readProbe } from './support/probe-report.js';
+import { countBy, cpuBetween, cpuSnapshot, type LatencySummary, round, summarize } from './support/stats.js';
 import { type Delivery, type DeliveryKind, occurrenceKey, Workload } from './support/workload.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -53,8 +57,6 @@ const ALERTMANAGER_TOKEN = `bench-${randomBytes(8).toString('hex')}`;
 const INCIDENTS_CHANNEL = 'C0INCIDENTS';
 const TARGET_ALERTS_PER_SECOND = 2000;
 const TARGET_P99_MS = 50;
-/** Machine-wide busy cores below which the machine counts as idle (before start, during phases). */
-const IDLE_CORES = 0.3;
 
 const USAGE = `npm run bench:intake -- [flags]
 
@@ -332,15 +334,6 @@ function serverLatency(before: Map<number, number>, after: Map<number, number>) 
   return { requests: total, p50: percentile(0.5), p99: percentile(0.99), percentWithin50ms: within(0.05) };
 }
 
-async function outboxDepth(url: string): Promise<{ pending: number; dead: number }> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const read = (name: string) => {
-    const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-    return match ? Number(match[1]) : Number.NaN;
-  };
-  return { pending: read('aisre_slack_outbox_depth'), dead: read('aisre_slack_outbox_dead') };
-}
-
 /** Phase 1 (and the warm-up): `concurrency` workers, each sending its next delivery on an answer. */
 async function closedLoop(
   emulator: SlackEmulator,
@@ -447,19 +440,6 @@ async function openLoop(
     lateness: summarize(lateness),
     raced,
   };
-}
-
-async function waitForOutbox(url: string, timeoutMs: number) {
-  const started = performance.now();
-  let last = { pending: Number.NaN, dead: Number.NaN };
-  while (performance.now() - started < timeoutMs) {
-    last = await outboxDepth(url);
-    if (last.pending === 0) {
-      return { drained: true, ms: Math.round(performance.now() - started), ...last };
-    }
-    await delay(250);
-  }
-  return { drained: false, ms: Math.round(performance.now() - started), ...last };
 }
 
 async function verifyDatabase(url: string, workload: Workload) {
@@ -578,60 +558,19 @@ function slackStats(emulator: SlackEmulator, incidents: number) {
   };
 }
 
-async function createDatabase(adminUrl: string) {
-  const name = `aisre_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  return {
-    name,
-    url: adminUrl.replace(/\/[^/]*$/, `/${name}`),
-    async drop() {
-      const cleanup = new pg.Client({ connectionString: adminUrl });
-      await cleanup.connect();
-      try {
-        await cleanup.query(`drop database if exists ${name} with (force)`);
-      } finally {
-        await cleanup.end();
-      }
-    },
-  };
-}
-
-interface ProbeSql {
-  sql: string;
-  calls: number;
-  totalMs: number;
-  meanMs: number;
-  maxMs: number;
-  rows: number;
-}
-
-/** Reads what bench/support/probe.ts wrote for one segment, per accepted delivery where it helps. */
+/** What bench/support/probe.ts saw during one phase, per accepted delivery where it helps. */
 function probeSummary(probeDir: string, segment: string, accepted: number) {
-  const sqlPath = path.join(probeDir, `${segment}.sql.json`);
-  const loopPath = path.join(probeDir, `${segment}.loop.json`);
-  if (!existsSync(sqlPath) || !existsSync(loopPath)) return undefined;
-  const statements = JSON.parse(readFileSync(sqlPath, 'utf8')) as ProbeSql[];
-  const loop = JSON.parse(readFileSync(loopPath, 'utf8')) as {
-    utilization: number;
-    delayMs: { p50: number; p99: number; max: number };
-  };
-  const calls = statements.reduce((sum, row) => sum + row.calls, 0);
-  const transactions = statements.find((row) => row.sql === 'BEGIN;')?.calls ?? 0;
+  const probe = readProbe(probeDir, [segment]);
+  if (!probe) return undefined;
   const perDelivery = (n: number) => round(n / Math.max(1, accepted), 2);
   return {
-    eventLoopUtilization: loop.utilization,
-    eventLoopDelayMs: loop.delayMs,
-    statements: calls,
-    statementsPerDelivery: perDelivery(calls),
-    transactions,
-    meanRoundTripMs: round(statements.reduce((sum, row) => sum + row.totalMs, 0) / Math.max(1, calls), 3),
-    top: statements.slice(0, 12).map((row) => ({
+    eventLoopUtilization: probe.eventLoopUtilization,
+    eventLoopDelayMs: probe.eventLoopDelayMs,
+    statements: probe.calls,
+    statementsPerDelivery: perDelivery(probe.calls),
+    transactions: probe.transactions,
+    meanRoundTripMs: probe.meanRoundTripMs,
+    top: probe.statements.slice(0, 12).map((row) => ({
       sql: row.sql.slice(0, 120),
       perDelivery: perDelivery(row.calls),
       meanMs: row.meanMs,
@@ -649,392 +588,280 @@ const statuses = (counts: Record<string, number>) =>
     .map(([status, n]) => `${status}: ${fmt(n)}`)
     .join(', ');
 
-async function main(): Promise<number> {
+async function main(cleanups: Array<() => Promise<unknown>>): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
-  const cleanups: Array<() => Promise<unknown>> = [];
-  const cleanup = async () => {
-    while (cleanups.length > 0) {
-      await cleanups.pop()!().catch((err: unknown) => process.stderr.write(`cleanup: ${String(err)}\n`));
-    }
-  };
-  process.once('SIGINT', () => {
-    process.stderr.write('\ninterrupted: stopping aisre and dropping the bench database\n');
-    void cleanup().finally(() => process.exit(130));
+  const busyBefore = await waitForIdleMachine(options.waitIdle);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const database = await createTestDatabase('postgres', options.adminUrl);
+  const databaseUrl = database.env.DATABASE_URL!;
+  const databaseName = databaseUrl.replace(/^.*\//, '');
+  cleanups.push(async () => {
+    if (options.keepDb) log(`kept database ${databaseName}: ${databaseUrl}`);
+    else await database.drop();
+  });
+  log(`database ${databaseName} created`);
+
+  const emulator = await startSlackEmulator({
+    channels: [{ id: INCIDENTS_CHANNEL, name: 'incidents' }],
+    postMessageBurst: options.postBurst,
+  });
+  cleanups.push(() => emulator.close());
+
+  const probeDir = path.join(RESULTS_DIR, 'probe');
+  const { service, stop, mark } = await startBenchService({
+    cwd: options.serviceDir,
+    env: { DATABASE_URL: databaseUrl, ALERTMANAGER_TOKEN, AISRE_API_TOKEN: '' },
+    slack: { apiUrl: emulator.apiUrl, incidentsChannel: INCIDENTS_CHANNEL },
+    probing: probeLaunch({ enabled: options.probe, dir: probeDir, cpuProfile: options.cpuProf }),
+    cleanups,
   });
 
-  try {
-    const log = (line: string) => process.stderr.write(`${line}\n`);
-    // On a shared machine, other work steals the cores the service and Postgres need.
-    let busyBefore = await machineBusyCores();
-    const idleDeadline = performance.now() + options.waitIdle * 1000;
-    if (busyBefore > IDLE_CORES && options.waitIdle > 0) {
-      log(
-        `${busyBefore} cores busy before start: waiting up to ${options.waitIdle} s for the machine to be idle`,
-      );
-      while (busyBefore > IDLE_CORES && performance.now() < idleDeadline) {
-        busyBefore = await machineBusyCores(2000);
+  const workload = new Workload({
+    groups: options.groups,
+    maxAlerts: options.alerts,
+    repeatRatio: options.repeatRatio,
+    seed: options.seed,
+  });
+  const headers = { authorization: `Bearer ${ALERTMANAGER_TOKEN}` };
+  const closedClient = new KeepAliveClient(service.url, headers, options.concurrency);
+  const openClient = new KeepAliveClient(service.url, headers, Number.POSITIVE_INFINITY);
+  cleanups.push(async () => {
+    closedClient.close();
+    openClient.close();
+  });
+
+  let warmup: Tally | undefined;
+  if (options.warmup > 0) {
+    log(`warm-up: ${options.warmup} s closed loop (not measured)`);
+    await mark('warmup');
+    warmup = (
+      await closedLoop(emulator, service, closedClient, workload, options.warmup, options.concurrency)
+    ).tally;
+  }
+  /** Runs a measured phase in a probe segment of its own, and adds aisre's own timing of it. */
+  const measured = async <T extends { result: PhaseResult }>(name: string, run: () => Promise<T>) => {
+    await mark(name);
+    const before = await serverHistogram(service.url);
+    const phase = await run();
+    phase.result.serverLatency = serverLatency(before, await serverHistogram(service.url));
+    await mark(`after-${name}`);
+    return phase;
+  };
+  log(`phase 1: ${options.seconds} s closed loop, ${options.concurrency} in flight`);
+  const phase1 = await measured('phase1', () =>
+    closedLoop(emulator, service, closedClient, workload, options.seconds, options.concurrency),
+  );
+  log(
+    `  ${fmt(phase1.result.alertsPerSecond)} alerts/s, ${phase1.result.deliveriesPerSecond} deliveries/s, p99 ${phase1.result.latency.p99} ms`,
+  );
+  // Phase 1 leaves a Slack backlog (the outbox gets few pool connections under full load); phase 2
+  // measures the steady state at its own rate, so it starts once that backlog is delivered.
+  log('waiting for the Slack outbox to drain before phase 2');
+  const interPhaseDrain = await waitForOutbox(service.url, options.drainTimeout * 1000);
+  log(`  drained in ${round(interPhaseDrain.ms / 1000, 1)} s`);
+  if (options.pause > 0) await delay(options.pause * 1000);
+  log(`phase 2: ${options.rate} deliveries/s for ${options.latencySeconds} s (open loop)`);
+  const phase2 = await measured('phase2', () =>
+    openLoop(emulator, service, openClient, workload, options.rate, options.latencySeconds),
+  );
+  log(`  p50 ${phase2.result.latency.p50} ms, p99 ${phase2.result.latency.p99} ms`);
+
+  log(`waiting for the Slack outbox to drain (up to ${options.drainTimeout} s)`);
+  const drain = await waitForOutbox(service.url, options.drainTimeout * 1000);
+  const db = await verifyDatabase(databaseUrl, workload);
+  const slack = slackStats(emulator, db.incidents);
+
+  const stopped = await stop();
+  const serviceLogs = service.logCounts();
+
+  const tallies = [warmup, phase1.tally, phase2.tally].filter((t): t is Tally => t !== undefined);
+  const sum = (pick: (t: Tally) => number) => tallies.reduce((total, t) => total + pick(t), 0);
+  const intakeReported = {
+    newOccurrences: sum((t) => t.newOccurrences),
+    resolvedOccurrences: sum((t) => t.resolvedOccurrences),
+    incidentsOpened: sum((t) => t.opened),
+  };
+
+  const warnings: string[] = [];
+  for (const [name, phase] of [
+    ['phase 1', phase1.result.cpu],
+    ['phase 2', phase2.result.cpu],
+  ] as const) {
+    if (phase.otherCores > IDLE_CORES) {
+      warnings.push(`${name}: other processes used ${phase.otherCores} cores; its figures are skewed`);
+    }
+  }
+  const failures: string[] = [];
+  if (db.lost > 0) failures.push(`${db.lost} accepted occurrences are not stored`);
+  if (db.duplicated > 0) failures.push(`${db.duplicated} occurrences are stored more than once`);
+  if (db.unexpected > 0) failures.push(`${db.unexpected} stored occurrences were never accepted`);
+  if (db.statusMismatches > 0) failures.push(`${db.statusMismatches} occurrences have the wrong status`);
+  if (db.incidents !== db.groupsSent || db.groupsWithoutIncident > 0 || db.groupsWithSeveralIncidents > 0) {
+    failures.push(`${db.incidents} incidents for ${db.groupsSent} groups`);
+  }
+  if (db.incidentCountersMismatched > 0) {
+    failures.push(`${db.incidentCountersMismatched} incidents count their alerts wrongly`);
+  }
+  if (intakeReported.newOccurrences !== db.storedRows) {
+    failures.push(`aisre reported ${intakeReported.newOccurrences} new occurrences, ${db.storedRows} stored`);
+  }
+  if (stopped.code !== 0) failures.push(`aisre exited with code ${stopped.code} (${stopped.signal})`);
+
+  const p1 = phase1.result;
+  const p2 = phase2.result;
+  const targets = {
+    alertsPerSecond: { target: TARGET_ALERTS_PER_SECOND, actual: p1.alertsPerSecond },
+    phase2P99Ms: { target: TARGET_P99_MS, actual: p2.latency.p99 },
+    met: p1.alertsPerSecond >= TARGET_ALERTS_PER_SECOND && p2.latency.p99 < TARGET_P99_MS,
+  };
+  const probe = options.probe
+    ? {
+        phase1: probeSummary(probeDir, 'phase1', phase1.tally.accepted),
+        phase2: probeSummary(probeDir, 'phase2', phase2.tally.accepted),
       }
-    }
-    if (busyBefore > IDLE_CORES) {
-      log(`warning: ${busyBefore} cores already busy before the bench started; figures will be low`);
-    }
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const database = await createDatabase(options.adminUrl);
-    cleanups.push(async () => {
-      if (options.keepDb) log(`kept database ${database.name}: ${database.url}`);
-      else await database.drop();
-    });
-    log(`database ${database.name} created`);
-
-    const emulator = await startSlackEmulator({
-      channels: [{ id: INCIDENTS_CHANNEL, name: 'incidents' }],
-      postMessageBurst: options.postBurst,
-    });
-    cleanups.push(() => emulator.close());
-
-    const port = await freePort();
-    const probeDir = path.join(RESULTS_DIR, 'probe');
-    const nodeArgs: string[] = [];
-    if (options.probe) {
-      rmSync(probeDir, { recursive: true, force: true });
-      mkdirSync(probeDir, { recursive: true });
-      nodeArgs.push('--import', pathToFileURL(path.join(ROOT, 'bench', 'support', 'probe.ts')).href);
-    }
-    const service = await startServiceProcess({
-      cwd: options.serviceDir,
-      nodeArgs,
-      env: {
-        DATABASE_URL: database.url,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        ALERTMANAGER_TOKEN,
-        ALERTMANAGER_ALLOW_UNAUTHENTICATED: '',
-        SLACK_BOT_TOKEN: 'xoxb-test-token',
-        SLACK_SIGNING_SECRET: 'bench-signing-secret',
-        SLACK_APP_TOKEN: '',
-        SLACK_API_URL: emulator.apiUrl,
-        SLACK_INCIDENTS_CHANNEL: INCIDENTS_CHANNEL,
-        SLACK_RESPONDERS: '',
-        AISRE_API_TOKEN: '',
-        LOG_LEVEL: 'warn',
-        ...(options.probe
-          ? { AISRE_BENCH_PROBE_DIR: probeDir, AISRE_BENCH_PROBE_CPU: options.cpuProf ? '1' : '0' }
-          : {}),
-      },
-    });
-    let stopped: Awaited<ReturnType<ServiceProcess['stop']>> | undefined;
-    cleanups.push(async () => {
-      stopped ??= await service.stop();
-    });
-    log(`aisre pid ${service.pid} ready at ${service.url}`);
-    let segment = 'startup';
-    /** Closes the probe's current segment and opens `name` (see bench/support/probe.ts). */
-    const mark = async (name: string) => {
-      if (!options.probe) return;
-      writeFileSync(path.join(probeDir, 'segment'), name);
-      const closing = path.join(probeDir, `${segment}.${options.cpuProf ? 'cpuprofile' : 'loop.json'}`);
-      segment = name;
-      process.kill(service.pid, 'SIGUSR2');
-      const deadline = performance.now() + 15_000;
-      while (!existsSync(closing) && performance.now() < deadline) await delay(20);
-      await delay(50);
-    };
-
-    const workload = new Workload({
+    : undefined;
+  const results = {
+    finishedAt: new Date().toISOString(),
+    command: `npm run bench:intake -- ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      memoryGb: round(os.totalmem() / 2 ** 30, 1),
+      node: process.version,
+      postgres: await serverVersion(options.adminUrl),
+      busyCoresBeforeStart: busyBefore,
+    },
+    options,
+    source: sourceState(options.serviceDir),
+    workload: {
       groups: options.groups,
-      maxAlerts: options.alerts,
+      maxAlertsPerDelivery: options.alerts,
+      meanAlertsPerAcceptedDelivery: round(
+        sum((t) => t.alertsAccepted) /
+          Math.max(
+            1,
+            sum((t) => t.accepted),
+          ),
+        1,
+      ),
       repeatRatio: options.repeatRatio,
-      seed: options.seed,
-    });
-    const headers = { authorization: `Bearer ${ALERTMANAGER_TOKEN}` };
-    const closedClient = new KeepAliveClient(service.url, headers, options.concurrency);
-    const openClient = new KeepAliveClient(service.url, headers, Number.POSITIVE_INFINITY);
-    cleanups.push(async () => {
-      closedClient.close();
-      openClient.close();
-    });
+      slackPostMessageBurst: options.postBurst,
+    },
+    warmup: warmup ? { deliveries: warmup.deliveries, accepted: warmup.accepted } : null,
+    phase1: p1,
+    phase2: {
+      ...p2,
+      rate: options.rate,
+      senderLateness: phase2.lateness,
+      raced: phase2.raced,
+      outboxDrainBeforeMs: interPhaseDrain.ms,
+    },
+    targets,
+    correctness: { ...db, intakeReported },
+    slack: { drain, ...slack },
+    service: { exit: stopped, logs: serviceLogs },
+    probe,
+    warnings,
+    failures,
+  };
+  const resultsPath = path.join(RESULTS_DIR, 'intake-latest.json');
+  writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
 
-    let warmup: Tally | undefined;
-    if (options.warmup > 0) {
-      log(`warm-up: ${options.warmup} s closed loop (not measured)`);
-      await mark('warmup');
-      warmup = (
-        await closedLoop(emulator, service, closedClient, workload, options.warmup, options.concurrency)
-      ).tally;
-    }
-    log(`phase 1: ${options.seconds} s closed loop, ${options.concurrency} in flight`);
-    await mark('phase1');
-    const histogram0 = await serverHistogram(service.url);
-    const phase1 = await closedLoop(
-      emulator,
-      service,
-      closedClient,
-      workload,
-      options.seconds,
-      options.concurrency,
+  const rows: Array<Array<string | number>> = [
+    [
+      'workload',
+      `${options.groups} groups, ≤ ${options.alerts} alerts/delivery (mean ${results.workload.meanAlertsPerAcceptedDelivery}), ${Math.round(options.repeatRatio * 100)}% repeats, Slack postMessageBurst ${options.postBurst}`,
+    ],
+    ['machine busy before start', `${busyBefore} of ${os.cpus().length} cores`],
+    ['phase 1: throughput', `${p1.seconds} s closed loop, ${options.concurrency} in flight`],
+    ['  alerts/s (accepted)', fmt(p1.alertsPerSecond)],
+    ['  deliveries/s', p1.deliveriesPerSecond],
+    ['  latency ms p50/p95/p99/max', lat(p1.latency)],
+    ['  status codes', statuses(p1.statuses)],
+    ['  as timed by aisre: p50/p99, ≤ 50 ms', serverSide(p1.serverLatency)],
+    ['  deliveries by kind', statuses(p1.kinds)],
+    ...Object.entries(p1.latencyByKind).map(([kind, s]) => [`    ${kind} p50/p95/p99/max`, lat(s)]),
+    [
+      '  CPU ms per delivery: aisre / postgres',
+      `${round((p1.cpu.serviceCores * 1000) / p1.deliveriesPerSecond)} / ${round((p1.cpu.postgresCores * 1000) / p1.deliveriesPerSecond)}`,
+    ],
+    [
+      '  CPU cores: aisre / postgres / bench / other',
+      `${p1.cpu.serviceCores} / ${p1.cpu.postgresCores} / ${p1.cpu.benchCores} / ${p1.cpu.otherCores} of ${os.cpus().length}`,
+    ],
+    ['  Slack calls during phase; max outbox depth', `${statuses(p1.slackCalls)}; ${p1.maxOutboxDepth}`],
+    ['  Slack backlog after phase 1 drained in', `${round(interPhaseDrain.ms / 1000, 1)} s`],
+    [
+      'phase 2: latency',
+      `${options.rate}/s for ${options.latencySeconds} s open loop (achieved ${p2.deliveriesPerSecond}/s, ${fmt(p2.alertsPerSecond)} alerts/s)`,
+    ],
+    ['  latency ms p50/p95/p99/max', lat(p2.latency)],
+    ['  status codes', statuses(p2.statuses)],
+    ['  as timed by aisre: p50/p99, ≤ 50 ms', serverSide(p2.serverLatency)],
+    [
+      '  sender lateness ms p50/p99/max',
+      `${phase2.lateness.p50} / ${phase2.lateness.p99} / ${phase2.lateness.max}`,
+    ],
+    [
+      '  CPU ms per delivery: aisre / postgres',
+      `${round((p2.cpu.serviceCores * 1000) / p2.deliveriesPerSecond)} / ${round((p2.cpu.postgresCores * 1000) / p2.deliveriesPerSecond)}`,
+    ],
+    [
+      '  CPU cores: aisre / postgres / bench / other',
+      `${p2.cpu.serviceCores} / ${p2.cpu.postgresCores} / ${p2.cpu.benchCores} / ${p2.cpu.otherCores} of ${os.cpus().length}`,
+    ],
+    ['  Slack calls during phase; max outbox depth', `${statuses(p2.slackCalls)}; ${p2.maxOutboxDepth}`],
+    [
+      'targets',
+      `${fmt(p1.alertsPerSecond)} ≥ ${fmt(TARGET_ALERTS_PER_SECOND)} alerts/s: ${p1.alertsPerSecond >= TARGET_ALERTS_PER_SECOND ? 'met' : 'MISSED'}; p99 ${p2.latency.p99} < ${TARGET_P99_MS} ms: ${p2.latency.p99 < TARGET_P99_MS ? 'met' : 'MISSED'}`,
+    ],
+    ['correctness', failures.length === 0 ? 'ok' : 'FAILED'],
+    ['  occurrences expected / stored rows', `${fmt(db.expectedOccurrences)} / ${fmt(db.storedRows)}`],
+    ['  lost / duplicated', `${db.lost} / ${db.duplicated}`],
+    [
+      '  unexpected / wrong status / bad counters',
+      `${db.unexpected} / ${db.statusMismatches} / ${db.incidentCountersMismatched}`,
+    ],
+    ['  incidents (groups sent)', `${db.incidents} (${db.groupsSent})`],
+    [
+      'slack',
+      `outbox ${drain.drained ? 'drained' : 'NOT drained'} in ${round(drain.ms / 1000, 1)} s, ${drain.dead} dead`,
+    ],
+    ['  calls / incident', `${slack.callsPerIncident} (${fmt(slack.calls)} calls)`],
+    ...Object.entries(slack.perIncident).map(([method, n]) => [`    ${method}`, n]),
+    ['  call outcomes', statuses(slack.outcomes)],
+    [
+      '  chat.update: max per message / min gap',
+      `${slack.maxUpdatesPerMessage} / ${slack.minGapBetweenUpdatesOfOneMessageMs ?? '-'} ms over ${slack.slackActivitySeconds} s`,
+    ],
+  ];
+  for (const [name, summary] of Object.entries(probe ?? {})) {
+    if (!summary) continue;
+    rows.push(
+      [
+        `probe ${name}: aisre event loop`,
+        `${Math.round(summary.eventLoopUtilization * 100)}% busy, delay p50/p99/max ${summary.eventLoopDelayMs.p50} / ${summary.eventLoopDelayMs.p99} / ${summary.eventLoopDelayMs.max} ms`,
+      ],
+      [
+        '  SQL statements / delivery',
+        `${summary.statementsPerDelivery} (${fmt(summary.statements)} statements, mean ${summary.meanRoundTripMs} ms send→result)`,
+      ],
+      ...summary.top
+        .slice(0, 8)
+        .map((row) => [`    ${row.perDelivery}/delivery × ${row.meanMs} ms`, row.sql.slice(0, 90)]),
     );
-    phase1.result.serverLatency = serverLatency(histogram0, await serverHistogram(service.url));
-    await mark('drain1');
-    log(
-      `  ${fmt(phase1.result.alertsPerSecond)} alerts/s, ${phase1.result.deliveriesPerSecond} deliveries/s, p99 ${phase1.result.latency.p99} ms`,
-    );
-    // Phase 1 leaves a Slack backlog (the outbox gets few pool connections under full load); phase 2
-    // measures the steady state at its own rate, so it starts once that backlog is delivered.
-    log('waiting for the Slack outbox to drain before phase 2');
-    const interPhaseDrain = await waitForOutbox(service.url, options.drainTimeout * 1000);
-    log(`  drained in ${round(interPhaseDrain.ms / 1000, 1)} s`);
-    if (options.pause > 0) await delay(options.pause * 1000);
-    log(`phase 2: ${options.rate} deliveries/s for ${options.latencySeconds} s (open loop)`);
-    await mark('phase2');
-    const histogram1 = await serverHistogram(service.url);
-    const phase2 = await openLoop(
-      emulator,
-      service,
-      openClient,
-      workload,
-      options.rate,
-      options.latencySeconds,
-    );
-    phase2.result.serverLatency = serverLatency(histogram1, await serverHistogram(service.url));
-    await mark('drain2');
-    log(`  p50 ${phase2.result.latency.p50} ms, p99 ${phase2.result.latency.p99} ms`);
-
-    log(`waiting for the Slack outbox to drain (up to ${options.drainTimeout} s)`);
-    const drain = await waitForOutbox(service.url, options.drainTimeout * 1000);
-    const db = await verifyDatabase(database.url, workload);
-    const slack = slackStats(emulator, db.incidents);
-
-    stopped = await service.stop();
-    const serviceLogs = service.logCounts();
-
-    const tallies = [warmup, phase1.tally, phase2.tally].filter((t): t is Tally => t !== undefined);
-    const sum = (pick: (t: Tally) => number) => tallies.reduce((total, t) => total + pick(t), 0);
-    const intakeReported = {
-      newOccurrences: sum((t) => t.newOccurrences),
-      resolvedOccurrences: sum((t) => t.resolvedOccurrences),
-      incidentsOpened: sum((t) => t.opened),
-    };
-
-    const warnings: string[] = [];
-    for (const [name, phase] of [
-      ['phase 1', phase1.result.cpu],
-      ['phase 2', phase2.result.cpu],
-    ] as const) {
-      if (phase.otherCores > IDLE_CORES) {
-        warnings.push(`${name}: other processes used ${phase.otherCores} cores; its figures are skewed`);
-      }
-    }
-    const failures: string[] = [];
-    if (db.lost > 0) failures.push(`${db.lost} accepted occurrences are not stored`);
-    if (db.duplicated > 0) failures.push(`${db.duplicated} occurrences are stored more than once`);
-    if (db.unexpected > 0) failures.push(`${db.unexpected} stored occurrences were never accepted`);
-    if (db.statusMismatches > 0) failures.push(`${db.statusMismatches} occurrences have the wrong status`);
-    if (db.incidents !== db.groupsSent || db.groupsWithoutIncident > 0 || db.groupsWithSeveralIncidents > 0) {
-      failures.push(`${db.incidents} incidents for ${db.groupsSent} groups`);
-    }
-    if (db.incidentCountersMismatched > 0) {
-      failures.push(`${db.incidentCountersMismatched} incidents count their alerts wrongly`);
-    }
-    if (intakeReported.newOccurrences !== db.storedRows) {
-      failures.push(
-        `aisre reported ${intakeReported.newOccurrences} new occurrences, ${db.storedRows} stored`,
-      );
-    }
-    if (stopped.code !== 0) failures.push(`aisre exited with code ${stopped.code} (${stopped.signal})`);
-
-    const p1 = phase1.result;
-    const p2 = phase2.result;
-    const targets = {
-      alertsPerSecond: { target: TARGET_ALERTS_PER_SECOND, actual: p1.alertsPerSecond },
-      phase2P99Ms: { target: TARGET_P99_MS, actual: p2.latency.p99 },
-      met: p1.alertsPerSecond >= TARGET_ALERTS_PER_SECOND && p2.latency.p99 < TARGET_P99_MS,
-    };
-    const probe = options.probe
-      ? {
-          phase1: probeSummary(probeDir, 'phase1', phase1.tally.accepted),
-          phase2: probeSummary(probeDir, 'phase2', phase2.tally.accepted),
-        }
-      : undefined;
-    const results = {
-      finishedAt: new Date().toISOString(),
-      command: `npm run bench:intake -- ${process.argv.slice(2).join(' ')}`.trim(),
-      machine: {
-        cpus: os.cpus().length,
-        cpuModel: os.cpus()[0]?.model ?? 'unknown',
-        memoryGb: round(os.totalmem() / 2 ** 30, 1),
-        node: process.version,
-        postgres: await serverVersion(options.adminUrl),
-        busyCoresBeforeStart: busyBefore,
-      },
-      options,
-      source: sourceState(options.serviceDir),
-      workload: {
-        groups: options.groups,
-        maxAlertsPerDelivery: options.alerts,
-        meanAlertsPerAcceptedDelivery: round(
-          sum((t) => t.alertsAccepted) /
-            Math.max(
-              1,
-              sum((t) => t.accepted),
-            ),
-          1,
-        ),
-        repeatRatio: options.repeatRatio,
-        slackPostMessageBurst: options.postBurst,
-      },
-      warmup: warmup ? { deliveries: warmup.deliveries, accepted: warmup.accepted } : null,
-      phase1: p1,
-      phase2: {
-        ...p2,
-        rate: options.rate,
-        senderLateness: phase2.lateness,
-        raced: phase2.raced,
-        outboxDrainBeforeMs: interPhaseDrain.ms,
-      },
-      targets,
-      correctness: { ...db, intakeReported },
-      slack: { drain, ...slack },
-      service: { exit: stopped, logs: serviceLogs },
-      probe,
-      warnings,
-      failures,
-    };
-    const resultsPath = path.join(RESULTS_DIR, 'intake-latest.json');
-    writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
-
-    const rows: Array<Array<string | number>> = [
-      [
-        'workload',
-        `${options.groups} groups, ≤ ${options.alerts} alerts/delivery (mean ${results.workload.meanAlertsPerAcceptedDelivery}), ${Math.round(options.repeatRatio * 100)}% repeats, Slack postMessageBurst ${options.postBurst}`,
-      ],
-      ['machine busy before start', `${busyBefore} of ${os.cpus().length} cores`],
-      ['phase 1: throughput', `${p1.seconds} s closed loop, ${options.concurrency} in flight`],
-      ['  alerts/s (accepted)', fmt(p1.alertsPerSecond)],
-      ['  deliveries/s', p1.deliveriesPerSecond],
-      ['  latency ms p50/p95/p99/max', lat(p1.latency)],
-      ['  status codes', statuses(p1.statuses)],
-      ['  as timed by aisre: p50/p99, ≤ 50 ms', serverSide(p1.serverLatency)],
-      ['  deliveries by kind', statuses(p1.kinds)],
-      ...Object.entries(p1.latencyByKind).map(([kind, s]) => [`    ${kind} p50/p95/p99/max`, lat(s)]),
-      [
-        '  CPU ms per delivery: aisre / postgres',
-        `${round((p1.cpu.serviceCores * 1000) / p1.deliveriesPerSecond)} / ${round((p1.cpu.postgresCores * 1000) / p1.deliveriesPerSecond)}`,
-      ],
-      [
-        '  CPU cores: aisre / postgres / bench / other',
-        `${p1.cpu.serviceCores} / ${p1.cpu.postgresCores} / ${p1.cpu.benchCores} / ${p1.cpu.otherCores} of ${os.cpus().length}`,
-      ],
-      ['  Slack calls during phase; max outbox depth', `${statuses(p1.slackCalls)}; ${p1.maxOutboxDepth}`],
-      ['  Slack backlog after phase 1 drained in', `${round(interPhaseDrain.ms / 1000, 1)} s`],
-      [
-        'phase 2: latency',
-        `${options.rate}/s for ${options.latencySeconds} s open loop (achieved ${p2.deliveriesPerSecond}/s, ${fmt(p2.alertsPerSecond)} alerts/s)`,
-      ],
-      ['  latency ms p50/p95/p99/max', lat(p2.latency)],
-      ['  status codes', statuses(p2.statuses)],
-      ['  as timed by aisre: p50/p99, ≤ 50 ms', serverSide(p2.serverLatency)],
-      [
-        '  sender lateness ms p50/p99/max',
-        `${phase2.lateness.p50} / ${phase2.lateness.p99} / ${phase2.lateness.max}`,
-      ],
-      [
-        '  CPU ms per delivery: aisre / postgres',
-        `${round((p2.cpu.serviceCores * 1000) / p2.deliveriesPerSecond)} / ${round((p2.cpu.postgresCores * 1000) / p2.deliveriesPerSecond)}`,
-      ],
-      [
-        '  CPU cores: aisre / postgres / bench / other',
-        `${p2.cpu.serviceCores} / ${p2.cpu.postgresCores} / ${p2.cpu.benchCores} / ${p2.cpu.otherCores} of ${os.cpus().length}`,
-      ],
-      ['  Slack calls during phase; max outbox depth', `${statuses(p2.slackCalls)}; ${p2.maxOutboxDepth}`],
-      [
-        'targets',
-        `${fmt(p1.alertsPerSecond)} ≥ ${fmt(TARGET_ALERTS_PER_SECOND)} alerts/s: ${p1.alertsPerSecond >= TARGET_ALERTS_PER_SECOND ? 'met' : 'MISSED'}; p99 ${p2.latency.p99} < ${TARGET_P99_MS} ms: ${p2.latency.p99 < TARGET_P99_MS ? 'met' : 'MISSED'}`,
-      ],
-      ['correctness', failures.length === 0 ? 'ok' : 'FAILED'],
-      ['  occurrences expected / stored rows', `${fmt(db.expectedOccurrences)} / ${fmt(db.storedRows)}`],
-      ['  lost / duplicated', `${db.lost} / ${db.duplicated}`],
-      [
-        '  unexpected / wrong status / bad counters',
-        `${db.unexpected} / ${db.statusMismatches} / ${db.incidentCountersMismatched}`,
-      ],
-      ['  incidents (groups sent)', `${db.incidents} (${db.groupsSent})`],
-      [
-        'slack',
-        `outbox ${drain.drained ? 'drained' : 'NOT drained'} in ${round(drain.ms / 1000, 1)} s, ${drain.dead} dead`,
-      ],
-      ['  calls / incident', `${slack.callsPerIncident} (${fmt(slack.calls)} calls)`],
-      ...Object.entries(slack.perIncident).map(([method, n]) => [`    ${method}`, n]),
-      ['  call outcomes', statuses(slack.outcomes)],
-      [
-        '  chat.update: max per message / min gap',
-        `${slack.maxUpdatesPerMessage} / ${slack.minGapBetweenUpdatesOfOneMessageMs ?? '-'} ms over ${slack.slackActivitySeconds} s`,
-      ],
-    ];
-    for (const [name, summary] of Object.entries(probe ?? {})) {
-      if (!summary) continue;
-      rows.push(
-        [
-          `probe ${name}: aisre event loop`,
-          `${Math.round(summary.eventLoopUtilization * 100)}% busy, delay p50/p99/max ${summary.eventLoopDelayMs.p50} / ${summary.eventLoopDelayMs.p99} / ${summary.eventLoopDelayMs.max} ms`,
-        ],
-        [
-          '  SQL statements / delivery',
-          `${summary.statementsPerDelivery} (${fmt(summary.statements)} statements, mean ${summary.meanRoundTripMs} ms send→result)`,
-        ],
-        ...summary.top
-          .slice(0, 8)
-          .map((row) => [`    ${row.perDelivery}/delivery × ${row.meanMs} ms`, row.sql.slice(0, 90)]),
-      );
-    }
-    process.stdout.write(`\n${table(rows)}\n\nresults: ${path.relative(ROOT, resultsPath)}\n`);
-    if (options.probe) process.stdout.write(`probe output: ${path.relative(ROOT, probeDir)}/\n`);
-    const logs = Object.entries(serviceLogs);
-    if (logs.length > 0) {
-      process.stdout.write(`aisre logs: ${logs.map(([msg, n]) => `${n}× ${msg}`).join('; ')}\n`);
-    }
-    const errors = tallies.flatMap((t) => t.errors).slice(0, 5);
-    if (errors.length > 0) process.stdout.write(`first errors:\n  ${errors.join('\n  ')}\n`);
-    for (const warning of warnings) process.stdout.write(`warning: ${warning}\n`);
-    if (failures.length > 0) {
-      process.stdout.write(`\nFAILED: ${failures.join('; ')}\n`);
-      return 1;
-    }
-    return 0;
-  } finally {
-    await cleanup();
   }
+  const errors = tallies.flatMap((t) => t.errors).slice(0, 5);
+  return printReport({
+    rows,
+    root: ROOT,
+    resultsPath,
+    probeDir: options.probe ? probeDir : undefined,
+    serviceLogs,
+    notes: errors.length > 0 ? [`first errors:\n  ${errors.join('\n  ')}`] : [],
+    warnings,
+    failures,
+  });
 }
 
-/** Which code was measured: the commit and how many files differ from it. */
-function sourceState(dir: string): { dir: string; commit: string | null; changedFiles: number | null } {
-  try {
-    const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' });
-    return {
-      dir,
-      commit: git('rev-parse', '--short', 'HEAD').trim(),
-      changedFiles: git('status', '--porcelain').split('\n').filter(Boolean).length,
-    };
-  } catch {
-    return { dir, commit: null, changedFiles: null };
-  }
-}
-
-async function serverVersion(adminUrl: string): Promise<string> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    return (await client.query<{ server_version: string }>('show server_version')).rows[0]!.server_version;
-  } finally {
-    await client.end();
-  }
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(
-      `bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
-    process.exit(1);
-  },
-);
+runBench('stopping aisre and dropping the bench database', main);

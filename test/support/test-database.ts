@@ -19,20 +19,23 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** Creates a new database on the local PostgreSQL server, or a new PGlite directory. */
-export async function createTestDatabase(kind = TEST_DB_KIND): Promise<TestDatabase> {
+/**
+ * Creates a new database on the local PostgreSQL server (or the one `adminUrl` administers, for
+ * the benchmarks), or a new PGlite directory.
+ */
+export async function createTestDatabase(kind = TEST_DB_KIND, adminUrl = ADMIN_URL): Promise<TestDatabase> {
   if (kind === 'postgres') {
     const name = `aisre_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    const admin = new pg.Client({ connectionString: adminUrl });
     await admin.connect();
     await admin.query(`create database ${name}`);
     await admin.end();
-    const url = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
+    const url = adminUrl.replace(/\/[^/]*$/, `/${name}`);
     return {
       config: { kind: 'postgres', url },
       env: { DATABASE_URL: url },
       drop: async () => {
-        const cleanup = new pg.Client({ connectionString: ADMIN_URL });
+        const cleanup = new pg.Client({ connectionString: adminUrl });
         await cleanup.connect();
         await cleanup.query(`drop database if exists ${name} with (force)`);
         await cleanup.end();
