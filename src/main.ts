@@ -169,6 +169,7 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
     gateway,
     incidents,
     diagnosis: uow.read.diagnosis,
+    actions,
     incidentsChannel: config.slack.enabled
       ? config.slack.incidentsChannel
       : (config.slack.incidentsChannel ?? 'incidents'),

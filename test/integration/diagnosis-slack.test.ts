@@ -6,6 +6,7 @@ import type { EmulatedMessage, RecordedCall, SlackEmulator } from '../support/sl
 import {
   actionsBlock,
   blocksOf,
+  clickOn as click,
   controlLabels,
   element,
   type IncidentDetailJson,
@@ -18,7 +19,7 @@ import {
   updatesOf,
   waitForUpdate,
 } from '../support/slack-flow.js';
-import { type BlockActionInput, blockActionsBody, slashCommandBody } from '../support/slack-requests.js';
+import { type BlockActionInput, slashCommandBody } from '../support/slack-requests.js';
 import { TEST_DB_KIND } from '../support/test-database.js';
 import { INCIDENTS_CHANNEL } from '../support/test-service.js';
 
@@ -70,23 +71,6 @@ function waitUntil<T>(
   timeoutMs = 15_000,
 ): Promise<NonNullable<T>> {
   return emulator.waitFor(() => predicate(), timeoutMs);
-}
-
-function click(
-  message: EmulatedMessage,
-  channelId: string,
-  userId: string,
-  action: BlockActionInput,
-  url?: string,
-): string {
-  return blockActionsBody({
-    userId,
-    channelId,
-    messageTs: message.ts,
-    actions: [action],
-    message: { blocks: message.blocks, ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}) },
-    ...(url ? { responseUrl: url } : {}),
-  });
 }
 
 function startButton(card: EmulatedMessage): BlockActionInput {

@@ -1,3 +1,4 @@
+import type { ActionRun } from '../../src/actions/action-run.js';
 import type { AlertOccurrence, Incident } from '../../src/incidents/incident.js';
 
 /** A complete, plausible incident for tests of pure code; override what the test is about. */
@@ -48,6 +49,45 @@ export function alertFixture(n: number, overrides: Partial<AlertOccurrence> = {}
     generatorUrl: null,
     firstSeenAt: new Date('2026-11-22T21:05:00Z'),
     resolvedSeenAt: null,
+    ...overrides,
+  };
+}
+
+const RUN_AT = new Date('2026-11-23T10:00:00Z');
+
+/** An action run previewed by U0ALICE: a low-risk rate limit on a LiteLLM key. */
+export function actionRunFixture(overrides: Partial<ActionRun> = {}): ActionRun {
+  return {
+    id: 7,
+    incidentId: 3,
+    sessionId: 2,
+    nodeId: 'prompt_bad',
+    actionId: 'gateway.rate_limit',
+    kind: 'run',
+    undoOf: null,
+    params: { key: 'sk-live-agent-key-9876', rpm_limit: 60 },
+    risk: 'low',
+    status: 'previewed',
+    autoKey: null,
+    requestedBy: 'slack:U0ALICE',
+    requestedAt: RUN_AT,
+    approvedBy: null,
+    approvedAt: null,
+    executedBy: null,
+    executedAt: null,
+    preview: {
+      summary: 'Would set rpm_limit 1000 → 60 on key sk-…9876',
+      changes: [{ target: 'key sk-…9876 rpm_limit', from: 1000, to: 60 }],
+      previousState: { rpm_limit: 1000 },
+    },
+    outcome: null,
+    previousState: null,
+    error: null,
+    leaseUntil: null,
+    verifyAt: null,
+    verification: null,
+    finishedAt: null,
+    updatedAt: RUN_AT,
     ...overrides,
   };
 }

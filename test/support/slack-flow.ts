@@ -10,7 +10,7 @@ import {
   type SlackEmulatorOptions,
   startSlackEmulator,
 } from './slack-emulator.js';
-import { postSigned } from './slack-requests.js';
+import { type BlockActionInput, blockActionsBody, postSigned } from './slack-requests.js';
 import { INCIDENTS_CHANNEL, SIGNING_SECRET, startTestService, type TestService } from './test-service.js';
 
 /** The on-call user group the responders list names; the emulator expands it. */
@@ -330,4 +330,22 @@ export function responseUrl(emulator: SlackEmulator): {
     url: emulator.responseUrl(id),
     reply: () => emulator.waitFor(() => emulator.responses.find((response) => response.id === id)),
   };
+}
+
+/** The signed-to-be body of `userId` clicking `action` on `message` (Slack echoes the message back). */
+export function clickOn(
+  message: EmulatedMessage,
+  channelId: string,
+  userId: string,
+  action: BlockActionInput,
+  url?: string,
+): string {
+  return blockActionsBody({
+    userId,
+    channelId,
+    messageTs: message.ts,
+    actions: [action],
+    message: { blocks: message.blocks, ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}) },
+    ...(url ? { responseUrl: url } : {}),
+  });
 }

@@ -77,6 +77,11 @@ const STATUS_LINE: Record<ActionRunStatus, string> = {
   cancelled: '🗑️ Cancelled',
 };
 
+/** One line for the incident card: which action, and where it stands. */
+export function actionRunLine(run: ActionRun): string {
+  return `\`${escapeInline(describeRun(run), 80)}\` ${STATUS_LINE[run.status]}`;
+}
+
 const RISK_LABEL: Record<ActionRisk, string> = { low: 'low risk', high: '⚠️ high risk' };
 
 /** A value for one line: strings as they are, anything else as compact JSON. */

@@ -1,4 +1,5 @@
 import { formatDistanceStrict } from 'date-fns';
+import type { ActionRun } from '../../actions/action-run.js';
 import {
   type AlertOccurrence,
   type Incident,
@@ -8,6 +9,7 @@ import {
   SEVERITIES,
   type Severity,
 } from '../../incidents/incident.js';
+import { actionRunLine } from './action-run.js';
 import { LIMITS, listWithOverflow, MESSAGE_JSON_BUDGET } from './limits.js';
 import {
   channelMention,
@@ -42,6 +44,8 @@ export interface IncidentCardView {
    */
   alerts: AlertOccurrence[];
   channelId: string | null;
+  /** The incident's action runs, oldest first; the card lists where the latest ones stand. */
+  actions?: readonly ActionRun[];
   /** False leaves out buttons, for copies such as ephemeral summaries whose buttons would go stale. */
   interactive?: boolean;
 }
@@ -283,6 +287,20 @@ function diagnosisSection(incident: Incident): SectionBlock[] {
   return [{ type: 'section', text: mrkdwn(text) }];
 }
 
+const ACTION_LINES = 5;
+
+/** Where the latest actions stand; each has its own message, with its buttons, in the thread. */
+function actionsSection(runs: readonly ActionRun[] | undefined): SectionBlock[] {
+  if (!runs || runs.length === 0) return [];
+  const lines = listWithOverflow(
+    runs.slice(-ACTION_LINES).reverse().map(actionRunLine),
+    LIMITS.sectionText - 100,
+    ACTION_LINES,
+    runs.length,
+  );
+  return [{ type: 'section', text: mrkdwn(`⚙️ *Actions*\n${lines.join('\n')}`) }];
+}
+
 function closingContext(incident: Incident): ContextBlock {
   const closedAt = incident.resolvedAt ?? incident.updatedAt;
   const text =
@@ -308,7 +326,7 @@ export function incidentCardMessage(view: IncidentCardView): SlackMessage {
     const description = escapeMrkdwn(truncate(incident.description.trim(), DESCRIPTION_CHARS));
     top.push({ type: 'section', text: mrkdwn(`*Description*\n${description}`) });
   }
-  top.push(...diagnosisSection(incident));
+  top.push(...diagnosisSection(incident), ...actionsSection(view.actions));
   if (open && incident.allAlertsResolvedAt) {
     top.push({ type: 'divider' }, bannerSection(incident, incident.allAlertsResolvedAt, interactive), {
       type: 'divider',

@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
+import type { ActionRun } from '../../actions/action-run.js';
+import type { Recommendations } from '../../actions/action-service.js';
 import type { DiagnosisSession, DiagnosisStep } from '../../diagnosis/diagnosis.js';
 import type { AlertOccurrence, Incident } from '../../incidents/incident.js';
 import type { Clock } from '../../incidents/ports.js';
 import type { Logger } from '../../logger.js';
+import { type ActionCatalogEntry, actionRunMessage } from '../blocks/action-run.js';
 import { diagnosisStepMessage } from '../blocks/diagnosis-step.js';
 import { incidentAnnouncementMessage } from '../blocks/incident-announcement.js';
 import { CARD_ALERT_LINES, incidentCardMessage } from '../blocks/incident-card.js';
@@ -42,6 +45,13 @@ export interface DiagnosisReader {
   steps(sessionId: number): Promise<DiagnosisStep[]>;
 }
 
+/** The action runs and recommendations the card and the thread show. */
+export interface ActionReader {
+  runs(incidentId: number): Promise<ActionRun[]>;
+  recommendations(incidentId: number): Promise<Recommendations | undefined>;
+  catalog(): ActionCatalogEntry[];
+}
+
 export interface IncidentReader {
   get(id: number): Promise<Incident>;
   alerts(id: number, limit?: number): Promise<AlertOccurrence[]>;
@@ -77,6 +87,7 @@ export class IncidentSlackSync {
       gateway: SlackGateway;
       incidents: IncidentReader;
       diagnosis: DiagnosisReader;
+      actions: ActionReader;
       incidentsChannel: string | undefined;
       responders: readonly string[];
       clock: Clock;
@@ -123,8 +134,7 @@ export class IncidentSlackSync {
       const home = channel ?? (await this.fallBackToThread(pass, incident));
       if (home) {
         await this.inviteResponders(pass, incident, home);
-        await this.syncCard(pass, incident, home);
-        await this.syncDiagnosis(pass, incident);
+        await this.syncIncidentChannel(pass, incident, home);
       }
       return;
     }
@@ -132,9 +142,17 @@ export class IncidentSlackSync {
     if (existing) {
       // Normally done by then; not when the opening operation was dead-lettered after the channel existed.
       await this.inviteResponders(pass, incident, existing);
-      await this.syncCard(pass, incident, existing);
-      await this.syncDiagnosis(pass, incident);
+      await this.syncIncidentChannel(pass, incident, existing);
     }
+  }
+
+  /** The card, then its thread: the diagnosis steps and the action runs. */
+  private async syncIncidentChannel(pass: Pass, incident: Incident, channel: IncidentChannel): Promise<void> {
+    // Actions come from a diagnosis conclusion; most card edits are for incidents never diagnosed.
+    const runs = incident.diagnosis ? await this.deps.actions.runs(incident.id) : [];
+    await this.syncCard(pass, incident, channel, runs);
+    await this.syncDiagnosis(pass, incident);
+    await this.syncActions(pass, runs);
   }
 
   private async ensureChannel(
@@ -285,11 +303,17 @@ export class IncidentSlackSync {
     );
   }
 
-  private async syncCard(pass: Pass, incident: Incident, channel: IncidentChannel): Promise<void> {
+  private async syncCard(
+    pass: Pass,
+    incident: Incident,
+    channel: IncidentChannel,
+    actions: readonly ActionRun[],
+  ): Promise<void> {
     const view = {
       incident,
       alerts: await this.deps.incidents.alerts(incident.id, CARD_ALERT_LINES),
       channelId: channel.mode === 'channel' ? channel.channelId : null,
+      actions,
     };
     await this.syncMessage(
       pass,
@@ -308,12 +332,32 @@ export class IncidentSlackSync {
     const card = pass.messages.get('card');
     if (!session || !card) return;
     const threadTs = card.threadTs ?? card.ts;
+    const actions = session.conclusion
+      ? {
+          recommendations: await this.deps.actions.recommendations(incident.id),
+          catalog: this.deps.actions.catalog(),
+        }
+      : undefined;
     for (const step of await this.deps.diagnosis.steps(session.id)) {
       await this.syncMessage(
         pass,
         `diagnosis:${session.id}:${step.seq}`,
         { channelId: card.channelId, threadTs },
-        diagnosisStepMessage({ session, step }),
+        diagnosisStepMessage({ session, step, ...(actions ? { actions } : {}) }),
+      );
+    }
+  }
+
+  /** One message per action run, in the thread under the card, edited as the run moves on. */
+  private async syncActions(pass: Pass, runs: readonly ActionRun[]): Promise<void> {
+    const card = pass.messages.get('card');
+    if (!card) return;
+    for (const run of runs) {
+      await this.syncMessage(
+        pass,
+        `action:${run.id}`,
+        { channelId: card.channelId, threadTs: card.threadTs ?? card.ts },
+        actionRunMessage(run),
       );
     }
   }

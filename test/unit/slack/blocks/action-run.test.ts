@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { ActionRun } from '../../../../src/actions/action-run.js';
 import type { Recommendations } from '../../../../src/actions/action-service.js';
 import {
   ACTION_PARAMS_VIEW,
@@ -12,44 +11,10 @@ import {
 import { LIMITS, MESSAGE_JSON_BUDGET } from '../../../../src/slack/blocks/limits.js';
 import { renderMessageAsText } from '../../../../src/slack/blocks/text-render.js';
 import type { ActionsBlock, Block } from '../../../../src/slack/blocks/types.js';
+import { actionRunFixture } from '../../../support/domain-fixtures.js';
 
 const AT = new Date('2026-11-23T10:00:00Z');
-
-function runFixture(overrides: Partial<ActionRun> = {}): ActionRun {
-  return {
-    id: 7,
-    incidentId: 3,
-    sessionId: 2,
-    nodeId: 'prompt_bad',
-    actionId: 'gateway.rate_limit',
-    kind: 'run',
-    undoOf: null,
-    params: { key: 'sk-live-agent-key-9876', rpm_limit: 60 },
-    risk: 'low',
-    status: 'previewed',
-    autoKey: null,
-    requestedBy: 'slack:U0ALICE',
-    requestedAt: AT,
-    approvedBy: null,
-    approvedAt: null,
-    executedBy: null,
-    executedAt: null,
-    preview: {
-      summary: 'Would set rpm_limit 1000 → 60 on key sk-…9876',
-      changes: [{ target: 'key sk-…9876 rpm_limit', from: 1000, to: 60 }],
-      previousState: { rpm_limit: 1000 },
-    },
-    outcome: null,
-    previousState: null,
-    error: null,
-    leaseUntil: null,
-    verifyAt: null,
-    verification: null,
-    finishedAt: null,
-    updatedAt: AT,
-    ...overrides,
-  };
-}
+const runFixture = actionRunFixture;
 
 const buttons = (blocks: Block[]) =>
   blocks

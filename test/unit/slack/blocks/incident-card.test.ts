@@ -12,7 +12,7 @@ import {
   type StaticSelectElement,
   type TextObject,
 } from '../../../../src/slack/blocks/types.js';
-import { alertFixture, incidentFixture } from '../../../support/domain-fixtures.js';
+import { actionRunFixture, alertFixture, incidentFixture } from '../../../support/domain-fixtures.js';
 
 const NOW = new Date('2026-11-24T21:30:00Z');
 
@@ -244,6 +244,19 @@ describe('incidentCardMessage', () => {
     expect(text).toContain('`prompt.rollback`');
     expect(text).not.toContain('<!channel>');
     expect(actionsBlockIds(concluded)).toContain(ACTION_IDS.startDiagnosis);
+  });
+
+  it('lists where the latest five actions stand, newest first, and counts the others', () => {
+    const runs = [1, 2, 3, 4, 5, 6].map((id) =>
+      actionRunFixture({ id, status: id === 6 ? 'recovered' : 'failed' }),
+    );
+    const text = allText(card({ actions: runs }));
+    expect(text).toContain(
+      '⚙️ *Actions*\n`gateway.rate_limit (A-6)` ✅ Recovered\n`gateway.rate_limit (A-5)` 💥 Failed',
+    );
+    expect(text).toContain('…and 1 more');
+    expect(text).not.toContain('(A-1)');
+    expect(allText(card())).not.toContain('*Actions*');
   });
 
   it('puts the incident id on every button and in the actions block id', () => {
