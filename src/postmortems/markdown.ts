@@ -13,8 +13,9 @@
 // not e-mail addresses), `&` before an entity.
 const SPECIAL =
   /[\\`*[\]|~$]|(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])|<(?=[A-Za-z/!?])|(?<![\p{L}\p{N}_])@(?=[\p{L}\p{N}_])|&(?=#?[A-Za-z0-9]+;)/gu;
+// Line breaks, tabs and control characters; plain spaces are left alone, inline they are harmless.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: flattening control characters is the point.
-const BREAKS = /[\s\u0000-\u001f\u007f\u2028\u2029]+/g;
+const BREAKS = /(?:[^\S ]|[\u0000-\u001f\u007f])+/g;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point.
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f\u2028\u2029]/g;
 

@@ -721,9 +721,12 @@ function actionsSection(draft: PostmortemDraft): string[] {
 }
 
 function timelineSection(draft: PostmortemDraft): string[] {
+  // A long timeline has thousands of entries but a handful of actors.
+  const actors = new Map<string, string>();
+  const actor = (ref: string) => actors.get(ref) ?? actors.set(ref, actorName(ref)).get(ref)!;
   const rows = draft.timeline.map((entry: TimelineEntry) => [
     formatUtc(entry.at),
-    actorName(entry.actor),
+    actor(entry.actor),
     markdownInlineKeepingMentions(entry.summary, 600),
   ]);
   return ['## Full timeline', '', ...table(['Time (UTC)', 'Actor', 'Event'], rows), ''];
