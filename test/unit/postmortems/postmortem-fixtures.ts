@@ -277,20 +277,24 @@ export function buildRecord(spec: ScenarioSpec): PostmortemRecord {
     timeline.push({ id: timeline.length + 1, incidentId, at: time(minutes), actor, kind, summary, data });
 
   const opened = time(spec.openedAfter ?? 2);
-  const alerts: AlertOccurrence[] = (spec.alerts ?? []).map((alert, index) =>
-    alertFixture(index + 1, {
-      incidentId,
-      fingerprint: `${alert.alertname.toLowerCase().slice(0, 8)}${index + 1}`,
-      alertname: alert.alertname,
-      labels: { alertname: alert.alertname, ...alert.labels },
-      annotations: alert.annotations ?? {},
-      startsAt: time(alert.after ?? 0),
-      firstSeenAt: (alert.after ?? 0) <= (spec.openedAfter ?? 2) ? opened : time((alert.after ?? 0) + 1),
-      status: alert.resolvedAfter === undefined ? 'firing' : 'resolved',
-      endsAt: alert.resolvedAfter === undefined ? null : time(alert.resolvedAfter),
-      resolvedSeenAt: alert.resolvedAfter === undefined ? null : time(alert.resolvedAfter + 1),
-    }),
-  );
+  // "All alerts resolved" implies each one did: those without a time of their own, just before.
+  const lastResolved = spec.allResolvedAfter === undefined ? undefined : spec.allResolvedAfter - 1;
+  const alerts: AlertOccurrence[] = (spec.alerts ?? [])
+    .map((alert) => ({ ...alert, resolvedAfter: alert.resolvedAfter ?? lastResolved }))
+    .map((alert, index) =>
+      alertFixture(index + 1, {
+        incidentId,
+        fingerprint: `${alert.alertname.toLowerCase().slice(0, 8)}${index + 1}`,
+        alertname: alert.alertname,
+        labels: { alertname: alert.alertname, ...alert.labels },
+        annotations: alert.annotations ?? {},
+        startsAt: time(alert.after ?? 0),
+        firstSeenAt: (alert.after ?? 0) <= (spec.openedAfter ?? 2) ? opened : time((alert.after ?? 0) + 1),
+        status: alert.resolvedAfter === undefined ? 'firing' : 'resolved',
+        endsAt: alert.resolvedAfter === undefined ? null : time(alert.resolvedAfter),
+        resolvedSeenAt: alert.resolvedAfter === undefined ? null : time(alert.resolvedAfter + 1),
+      }),
+    );
 
   const service = spec.incident.service ?? 'rag-api';
   const changes: ChangeEvent[] = (spec.changes ?? []).map((change, index) => ({
