@@ -12,6 +12,7 @@ export function incidentStart(
   return earliest ? { at: earliest, by: 'alert' } : { at: incident.createdAt, by: 'declaration' };
 }
 
+/** The moments the Impact section reports, taken from the incident, its alerts and its diagnosis. */
 export function keyTimes(
   record: Pick<PostmortemRecord, 'incident' | 'alerts' | 'diagnosis'>,
 ): PostmortemKeyTimes {
@@ -34,6 +35,7 @@ function between(start: Date | null, end: Date | null): number | null {
   return seconds >= 0 ? seconds : null;
 }
 
+/** Time to detect, acknowledge, diagnose, mitigate and resolve, each from the moment it counts from. */
 export function durationsOf(times: PostmortemKeyTimes): PostmortemDurations {
   return {
     // A declared incident's start is its declaration: when it really started is not on record.

@@ -1,5 +1,6 @@
 import type { ActionRun } from '../actions/action-run.js';
 import type { ChangeEvent } from '../changes/change-event.js';
+import type { CheckResult } from '../checks/check-type.js';
 import type { DiagnosisConclusion, DiagnosisSession, DiagnosisStep } from '../diagnosis/diagnosis.js';
 import type { IncidentClass, Layer } from '../diagnosis/runbook-schema.js';
 import type { AlertOccurrence, Incident, TimelineEntry } from '../incidents/incident.js';
@@ -130,7 +131,7 @@ export interface PostmortemDurations {
 export interface PostmortemCheck {
   id: string;
   title: string;
-  result: DiagnosisStep['results'][string] | null;
+  result: CheckResult | null;
 }
 
 /** One node the diagnosis visited, with how the tree left it. */
