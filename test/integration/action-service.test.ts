@@ -344,4 +344,118 @@ describe('runbook actions', () => {
     expect(resumed).toMatchObject({ status: 'verifying', previousState: { fromVersion: 3, toVersion: 2 } });
     expect(await events(svc, run.id)).toEqual(['previewed', 'resumed', 'executed']);
   });
+
+  describe('every built-in action from the menu: preview, execute, verify, undo', () => {
+    interface Case {
+      actionId: string;
+      params: Record<string, unknown>;
+      /** The integration's state that the action changes and undo restores. */
+      state(stand: ActionStand): unknown;
+      before: unknown;
+      after: unknown;
+    }
+    const cases: Case[] = [
+      {
+        actionId: 'prompt.rollback',
+        params: { prompt: PROMPT, to_version: 1 },
+        state: (s) => s.langfuse.labelled(PROMPT, 'production'),
+        before: 3,
+        after: 1,
+      },
+      {
+        actionId: 'gateway.rate_limit',
+        params: { key: AGENT_KEY, tpm_limit: 5000 },
+        state: (s) => s.litellm.key(AGENT_KEY)?.tpm_limit ?? null,
+        before: null,
+        after: 5000,
+      },
+      {
+        actionId: 'gateway.budget_cap',
+        params: { team_id: 'team-agents', max_budget: 25 },
+        state: (s) => s.litellm.team('team-agents')?.max_budget ?? null,
+        before: 100,
+        after: 25,
+      },
+      {
+        actionId: 'gateway.fallback',
+        params: { model: 'chat-main', fallback_models: ['chat-mini'] },
+        state: (s) => s.litellm.fallbacks('chat-main') ?? null,
+        before: null,
+        after: ['chat-mini'],
+      },
+      {
+        actionId: 'gateway.route',
+        params: { model_id: 'dep-main', upstream_model: 'openai/gpt-4.1-mini' },
+        state: (s) => s.litellm.deployment('dep-main')?.litellm_params.model,
+        before: 'openai/gpt-4.1',
+        after: 'openai/gpt-4.1-mini',
+      },
+      {
+        actionId: 'gateway.block',
+        params: { key: AGENT_KEY },
+        state: (s) => Boolean(s.litellm.key(AGENT_KEY)?.blocked),
+        before: false,
+        after: true,
+      },
+      {
+        actionId: 'http.webhook',
+        params: { webhook: 'reindex', body: { service: '{{incident.service}}', mode: 'cache_only' } },
+        state: (s) =>
+          s.webhook.deliveries.map((delivery) => (delivery.body as { undo?: boolean }).undo ?? false),
+        before: [],
+        after: [false],
+      },
+    ];
+
+    it.each(cases)('$actionId', async (testCase) => {
+      const { svc, stand } = await start();
+      stand.litellm.seedTeam('team-agents', { max_budget: 100 });
+      stand.litellm.seedDeployment({
+        model_id: 'dep-main',
+        model_name: 'chat-main',
+        model: 'openai/gpt-4.1',
+      });
+      stand.litellm.seedDeployment({
+        model_id: 'dep-mini',
+        model_name: 'chat-mini',
+        model: 'openai/gpt-4.1-mini',
+      });
+      const { incidentId } = await concluded(svc);
+      expect(testCase.state(stand)).toEqual(testCase.before);
+
+      const run = await svc.aisre.actions.preview(
+        { incidentId, actionId: testCase.actionId, params: testCase.params },
+        ALICE,
+      );
+      expect(run.status).toBe('previewed');
+      expect(run.preview?.changes.length).toBeGreaterThan(0);
+      expect(testCase.state(stand)).toEqual(testCase.before);
+
+      const executed = await svc.aisre.actions.execute(run.id, ALICE);
+      if (executed.run.status === 'awaiting_approval') await svc.aisre.actions.approve(run.id, BOB);
+      await svc.aisre.actions.settled();
+      expect(await svc.aisre.actions.get(run.id)).toMatchObject({ status: 'verifying', error: null });
+      expect(testCase.state(stand)).toEqual(testCase.after);
+      stand.evalsHealthy(true);
+      await verifyNow(svc);
+      expect((await svc.aisre.actions.get(run.id)).status).toBe('recovered');
+
+      const undo = await svc.aisre.actions.undo(run.id, CAROL);
+      const undone = await svc.aisre.actions.execute(undo.run.id, CAROL);
+      if (undone.run.status === 'awaiting_approval') await svc.aisre.actions.approve(undo.run.id, ALICE);
+      await svc.aisre.actions.settled();
+      await verifyNow(svc);
+      expect((await svc.aisre.actions.get(undo.run.id)).status).toBe('recovered');
+      if (testCase.actionId === 'http.webhook') {
+        expect(testCase.state(stand)).toEqual([false, true]);
+      } else {
+        expect(testCase.state(stand)).toEqual(testCase.before);
+      }
+      const audit = await svc.aisre.actions.audit({ incidentId });
+      expect(audit.filter((entry) => entry.event === 'executed').map((entry) => entry.runId)).toEqual([
+        run.id,
+        undo.run.id,
+      ]);
+    });
+  });
 });
