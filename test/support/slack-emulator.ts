@@ -54,6 +54,26 @@ export interface EmulatedMessage {
   thread_ts?: string;
   user: string;
   edited?: { user: string; ts: string };
+  /** Ids of the files this message shares (files.completeUploadExternal posts such a message). */
+  files?: string[];
+}
+
+/** A file shared through files.completeUploadExternal. */
+export interface EmulatedFile {
+  id: string;
+  filename: string;
+  title: string;
+  /** The uploaded bytes decoded as UTF-8. */
+  content: string;
+  /** Bytes received, which Slack requires to equal the `length` announced for the upload. */
+  size: number;
+  /** Null when completed without `channel_id`: Slack then keeps the file private. */
+  channel: string | null;
+  /** The thread's parent ts when shared as a reply. */
+  threadTs?: string;
+  initialComment?: string;
+  /** ts of the message that shares the file in its channel. */
+  messageTs?: string;
 }
 
 export interface EmulatedChannel {
@@ -132,9 +152,13 @@ const MAX_TEXT_CHARS = 40_000;
 const MAX_TOPIC_CHARS = 250;
 const MAX_PUSHED_VIEWS = 3;
 const CHANNEL_NAME = /^[a-z0-9_-]+$/;
+/** files.completeUploadExternal takes ids only: names and user ids fail this schema check. */
+const FILE_CHANNEL_ID = /^[CGDZ][A-Z0-9]{8,}$/;
 /** Form-encoded callers (WebClient) send nested values as JSON strings. */
-const JSON_FIELDS = ['blocks', 'attachments', 'view', 'metadata'];
+const JSON_FIELDS = ['blocks', 'attachments', 'view', 'metadata', 'files'];
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+/** Where files.getUploadURLExternal's URLs point, like Slack's `https://files.slack.com/upload/v1/…`. */
+const UPLOAD_PATH = '/upload/v1/';
 
 /** Starts an in-process Slack Web API on 127.0.0.1; point WebClient's `slackApiUrl` at `apiUrl`. */
 export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Promise<SlackEmulator> {
@@ -149,7 +173,11 @@ export class SlackEmulator {
   readonly users = new Map<string, EmulatedUser>();
   readonly userGroups = new Map<string, string[]>();
   readonly views = new Map<string, EmulatedView>();
+  /** Files completed by files.completeUploadExternal, by id; see `files(channel)`. */
+  readonly sharedFiles = new Map<string, EmulatedFile>();
 
+  /** Uploads announced by files.getUploadURLExternal and not completed yet; `bytes` once posted. */
+  private readonly uploads = new Map<string, { filename: string; length: number; bytes?: Buffer }>();
   private readonly homeViews = new Map<string, EmulatedView>();
   private readonly dms = new Map<string, string>();
   private readonly tokens: Set<string>;
@@ -171,6 +199,8 @@ export class SlackEmulator {
     ['views.update', (a) => this.updateView(a)],
     ['views.push', (a) => this.pushView(a)],
     ['views.publish', (a) => this.publishView(a)],
+    ['files.getUploadURLExternal', (a) => this.getUploadUrl(a)],
+    ['files.completeUploadExternal', (a) => this.completeUpload(a)],
     ['usergroups.users.list', (a) => this.userGroupMembers(a)],
     ['users.info', (a) => this.userInfo(a)],
   ]);
@@ -251,7 +281,10 @@ export class SlackEmulator {
     return this.calls.filter((call) => call.method === method);
   }
 
-  /** Queues `failure` for the next `times` calls of `method` (`'response_url'` for response URLs). */
+  /**
+   * Queues `failure` for the next `times` calls of `method` (`'response_url'` for response URLs,
+   * `'upload_url'` for posts of file bytes to the URLs files.getUploadURLExternal hands out).
+   */
   failNext(method: string, failure: SlackFailure, times = 1): void {
     const queue = this.failures.get(method) ?? [];
     for (let i = 0; i < times; i++) queue.push(failure);
@@ -311,6 +344,12 @@ export class SlackEmulator {
     return this.messages(channelIdOrName).at(-1);
   }
 
+  /** The files shared in the channel, in sharing order, thread replies included. */
+  files(channelIdOrName: string): EmulatedFile[] {
+    const id = this.channel(channelIdOrName)?.id;
+    return [...this.sharedFiles.values()].filter((file) => id !== undefined && file.channel === id);
+  }
+
   homeView(userId: string): EmulatedView | undefined {
     return this.homeViews.get(userId);
   }
@@ -336,12 +375,15 @@ export class SlackEmulator {
   }
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req);
+    const bytes = await readBody(req);
+    const raw = bytes.toString('utf8');
     const url = new URL(req.url ?? '/', this.baseUrl);
     if (url.pathname.startsWith('/api/')) {
       this.onApiCall(decodeURIComponent(url.pathname.slice('/api/'.length)), raw, url, req, res);
     } else if (url.pathname.startsWith('/response/')) {
       this.onResponseUrl(decodeURIComponent(url.pathname.slice('/response/'.length)), raw, req, res);
+    } else if (url.pathname.startsWith(UPLOAD_PATH)) {
+      await this.onUpload(decodeURIComponent(url.pathname.slice(UPLOAD_PATH.length)), bytes, req, res);
     } else {
       send(res, { status: 404, body: fail('not_found') });
     }
@@ -353,15 +395,7 @@ export class SlackEmulator {
     const at = Date.now();
     const record = (status: number | null, response: unknown) =>
       this.calls.push({ method, args, at, status, response });
-
-    const failure = this.outage ? { drop: true as const } : this.failures.get(method)?.shift();
-    if (failure) {
-      const reply = failureReply(failure, 200);
-      record(reply?.status ?? null, reply?.body ?? null);
-      if (reply) send(res, reply);
-      else req.socket.destroy();
-      return;
-    }
+    if (this.answerInjectedFailure(method, 200, req, res, record)) return;
 
     const reply = this.dispatch(method, parsed, req.headers.authorization);
     // Recorded before answering so a caller that got its answer always finds the call recorded.
@@ -393,13 +427,7 @@ export class SlackEmulator {
   }
 
   private onResponseUrl(id: string, raw: string, req: IncomingMessage, res: ServerResponse): void {
-    const failure = this.outage ? { drop: true as const } : this.failures.get('response_url')?.shift();
-    if (failure) {
-      const reply = failureReply(failure, 404);
-      if (reply) send(res, reply);
-      else req.socket.destroy();
-      return;
-    }
+    if (this.answerInjectedFailure('response_url', 404, req, res)) return;
     let body: unknown;
     try {
       body = JSON.parse(raw);
@@ -409,6 +437,54 @@ export class SlackEmulator {
     }
     this.responses.push({ id, body });
     send(res, { status: 200, body: ok() });
+  }
+
+  /**
+   * Slack's upload URLs are pre-signed, so they take no token. They accept raw bytes or a multipart
+   * form and answer `OK - <bytes>` as text; a size other than the announced `length` is refused.
+   * Recorded in `calls` as method `upload_url`, with a Slack-shaped `{ ok, error }` as the response.
+   */
+  private async onUpload(fileId: string, body: Buffer, req: IncomingMessage, res: ServerResponse) {
+    const at = Date.now();
+    const record = (status: number | null, response: unknown, size?: number) =>
+      this.calls.push({ method: 'upload_url', args: { file_id: fileId, size }, at, status, response });
+    if (this.answerInjectedFailure('upload_url', 400, req, res, record)) return;
+
+    const outcome = await this.receiveUpload(fileId, req.headers['content-type'], body);
+    record(outcome.status, outcome.error ? fail(outcome.error) : ok(), outcome.size);
+    res.writeHead(outcome.status, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end(outcome.error ?? `OK - ${outcome.size}`);
+  }
+
+  private async receiveUpload(
+    fileId: string,
+    contentType: string | undefined,
+    body: Buffer,
+  ): Promise<{ status: number; error?: string; size?: number }> {
+    const upload = this.uploads.get(fileId);
+    if (!upload) return { status: 404, error: 'upload_not_found' };
+    const file = await uploadedFile(contentType, body);
+    if (!file) return { status: 400, error: 'no_file_in_form' };
+    if (file.length !== upload.length) return { status: 400, error: 'size_mismatch', size: file.length };
+    upload.bytes = file;
+    return { status: 200, size: file.length };
+  }
+
+  /** Answers with the failure queued for `key` (or drops the connection in an outage); true if it did. */
+  private answerInjectedFailure(
+    key: string,
+    errorStatus: number,
+    req: IncomingMessage,
+    res: ServerResponse,
+    record?: (status: number | null, response: unknown) => void,
+  ): boolean {
+    const failure = this.outage ? { drop: true as const } : this.failures.get(key)?.shift();
+    if (!failure) return false;
+    const reply = failureReply(failure, errorStatus);
+    record?.(reply?.status ?? null, reply?.body ?? null);
+    if (reply) send(res, reply);
+    else req.socket.destroy();
+    return true;
   }
 
   /** Returns the Retry-After seconds when the call is over a limit. */
@@ -646,6 +722,92 @@ export class SlackEmulator {
     return ok({ view });
   }
 
+  private getUploadUrl(args: Args): Body {
+    const invalid = requireArgs(args, ['filename', 'length']);
+    if (invalid) return invalid;
+    const length = Number(str(args, 'length'));
+    if (!Number.isSafeInteger(length) || length < 0) {
+      return invalidArguments(['must be a non-negative integer [json-pointer:/length]']);
+    }
+    const id = this.newId('F');
+    this.uploads.set(id, { filename: str(args, 'filename') ?? '', length });
+    return ok({ upload_url: `${this.baseUrl}${UPLOAD_PATH}${id}`, file_id: id });
+  }
+
+  /** Checks the destination like chat.postMessage, plus membership: Slack requires it for files. */
+  private completeUpload(args: Args): Body {
+    const entries = args.files;
+    if (!Array.isArray(entries) || entries.length === 0 || !entries.every((e) => isObject(e) && e.id)) {
+      return invalidArguments(['must be a non-empty array of objects with an id [json-pointer:/files]']);
+    }
+    const channelId = str(args, 'channel_id');
+    if (channelId !== undefined && !FILE_CHANNEL_ID.test(channelId)) {
+      return invalidArguments([
+        `input must match regex pattern: ${FILE_CHANNEL_ID.source} [json-pointer:/channel_id]`,
+      ]);
+    }
+    const received = entries.flatMap((entry) => {
+      const id = String((entry as Body).id);
+      const upload = this.uploads.get(id);
+      return upload?.bytes
+        ? [{ ...upload, id, bytes: upload.bytes, title: str(entry as Body, 'title') }]
+        : [];
+    });
+    if (received.length < entries.length) return fail('file_not_found');
+
+    let channel: EmulatedChannel | undefined;
+    let threadTs: string | undefined;
+    if (channelId !== undefined) {
+      channel = this.resolveChannel(channelId);
+      if (!channel) return fail('channel_not_found');
+      if (channel.archived) return fail('is_archived');
+      if (!channel.members.includes(EMULATOR_BOT_USER_ID)) return fail('not_in_channel');
+      const parentTs = str(args, 'thread_ts');
+      if (parentTs) {
+        const parent = channel.messages.find((m) => m.ts === parentTs);
+        if (!parent) return fail('thread_not_found');
+        // A reply's ts stands for its parent's thread, as with chat.postMessage.
+        threadTs = parent.thread_ts ?? parent.ts;
+      }
+    }
+
+    const initialComment = str(args, 'initial_comment') || undefined;
+    const message =
+      channel &&
+      this.addMessage(channel, {
+        text: initialComment ?? '',
+        blocks: undefined,
+        user: EMULATOR_BOT_USER_ID,
+        thread_ts: threadTs,
+        files: received.map((upload) => upload.id),
+      });
+    const files = received.map((upload): EmulatedFile => {
+      this.uploads.delete(upload.id);
+      const file: EmulatedFile = {
+        id: upload.id,
+        filename: upload.filename,
+        title: upload.title || upload.filename,
+        content: upload.bytes.toString('utf8'),
+        size: upload.bytes.length,
+        channel: channel?.id ?? null,
+        ...(threadTs ? { threadTs } : {}),
+        ...(message && initialComment ? { initialComment } : {}),
+        ...(message ? { messageTs: message.ts } : {}),
+      };
+      this.sharedFiles.set(file.id, file);
+      return file;
+    });
+    return ok({
+      files: files.map((file) => ({
+        id: file.id,
+        name: file.filename,
+        title: file.title,
+        size: file.size,
+        user: EMULATOR_BOT_USER_ID,
+      })),
+    });
+  }
+
   private userGroupMembers(args: Args): Body {
     const members = this.userGroups.get(str(args, 'usergroup') ?? '');
     if (!members) return fail('no_such_subteam');
@@ -768,7 +930,7 @@ export class SlackEmulator {
   private newId(prefix: string): string {
     for (;;) {
       const id = randomId(prefix);
-      if (!this.channels.has(id) && !this.views.has(id)) return id;
+      if (![this.channels, this.views, this.uploads, this.sharedFiles].some((ids) => ids.has(id))) return id;
     }
   }
 
@@ -1054,6 +1216,7 @@ function messageJson(message: EmulatedMessage): Body {
     ...(message.blocks ? { blocks: message.blocks } : {}),
     ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}),
     ...(message.edited ? { edited: message.edited } : {}),
+    ...(message.files ? { files: message.files.map((id) => ({ id })) } : {}),
   };
 }
 
@@ -1068,10 +1231,26 @@ function send(res: ServerResponse, reply: Reply): void {
   res.end(JSON.stringify(reply.body));
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+/** The file in an upload body: the first file part of a multipart form, or else the raw bytes. */
+async function uploadedFile(contentType: string | undefined, body: Buffer): Promise<Buffer | undefined> {
+  if (!contentType?.toLowerCase().startsWith('multipart/form-data')) return body;
+  const form = await new Request('http://upload.invalid/', {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body,
+  })
+    .formData()
+    .catch(() => undefined);
+  for (const value of form?.values() ?? []) {
+    if (typeof value !== 'string') return Buffer.from(await value.arrayBuffer());
+  }
+  return undefined;
 }
 
 /** Form values arrive as strings, JSON values as their own types. */
