@@ -14,6 +14,18 @@ export interface SlackGateway {
   createChannel(name: string): Promise<{ id: string; name: string }>;
   inviteUsers(channel: string, userIds: readonly string[]): Promise<void>;
   userGroupMembers(groupId: string): Promise<string[]>;
+  /**
+   * Shares a text file (a postmortem, say) in `channel`, or in the thread under `threadTs`.
+   * `channel` must be a channel id: Slack's file sharing does not resolve names.
+   */
+  uploadFile(args: {
+    channel: string;
+    threadTs?: string;
+    filename: string;
+    title: string;
+    content: string;
+    initialComment?: string;
+  }): Promise<{ fileId: string }>;
 }
 
 /** Slack error codes that mean "we may not create channels here": fall back to a thread. */

@@ -50,6 +50,10 @@ export function toSlackCallError(method: string, err: unknown): SlackCallError {
       return new SlackCallError(method, 'ratelimited', true, (e.retryAfter ?? 1) * 1000);
     case 'slack_webapi_http_error':
       return new SlackCallError(method, `http_${e.statusCode ?? 'error'}`, (e.statusCode ?? 500) >= 500);
+    // The SDK refused the upload's arguments before sending anything: a retry would be refused too.
+    case 'slack_webapi_file_upload_invalid_args_error':
+    case 'slack_webapi_file_upload_read_file_data_error':
+      return new SlackCallError(method, 'invalid_arguments', false);
     default:
       return new SlackCallError(method, 'request_failed', true);
   }
@@ -113,5 +117,26 @@ export class WebSlackGateway implements SlackGateway {
       this.client.usergroups.users.list({ usergroup: groupId }),
     );
     return result.users ?? [];
+  }
+
+  /**
+   * Uses the SDK's uploadV2, which runs Slack's external upload flow (files.getUploadURLExternal,
+   * POST to the upload URL, files.completeUploadExternal); files.upload is retired. A failure at
+   * any step fails the whole call, and a retry starts over: Slack discards uploads never completed.
+   */
+  async uploadFile(args: Parameters<SlackGateway['uploadFile']>[0]) {
+    const destination = args.threadTs
+      ? { channel_id: args.channel, thread_ts: args.threadTs }
+      : { channel_id: args.channel };
+    const result = await this.call('files.uploadV2', () =>
+      this.client.filesUploadV2({
+        ...destination,
+        filename: args.filename,
+        title: args.title,
+        content: args.content,
+        ...(args.initialComment ? { initial_comment: args.initialComment } : {}),
+      }),
+    );
+    return { fileId: result.files[0]?.files?.[0]?.id ?? '' };
   }
 }
