@@ -183,6 +183,11 @@ const envSchema = z.object({
   PROMETHEUS_BEARER_TOKEN: optionalString,
   LLM_BASE_URL: z.preprocess(blankToUndefined, z.url().optional()),
   LLM_API_KEY: optionalString,
+  AISRE_POSTMORTEM_MODEL: optionalString,
+  AISRE_QUALITY_SLO: z.preprocess(
+    blankToUndefined,
+    z.coerce.number({ message: 'must be a pass rate between 0 and 1' }).gt(0).lte(1).default(0.9),
+  ),
   LANGFUSE_URL: z.preprocess(blankToUndefined, z.url().optional()),
   LANGFUSE_PUBLIC_KEY: optionalString,
   LANGFUSE_SECRET_KEY: optionalString,
@@ -227,6 +232,9 @@ function crossFieldProblems(env: Record<string, string | undefined>): string[] {
   }
   if (set('LANGFUSE_URL') !== (set('LANGFUSE_PUBLIC_KEY') && set('LANGFUSE_SECRET_KEY'))) {
     problems.push('LANGFUSE_URL, LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY are set together or not at all');
+  }
+  if (set('AISRE_POSTMORTEM_MODEL') && !set('LLM_BASE_URL')) {
+    problems.push('AISRE_POSTMORTEM_MODEL needs LLM_BASE_URL: the OpenAI-compatible endpoint that serves it');
   }
   if (set('LITELLM_API_KEY') && !set('LITELLM_URL')) {
     problems.push('LITELLM_API_KEY is set but LITELLM_URL is not: set the gateway URL too');
@@ -278,6 +286,12 @@ export interface Config {
     executors: string[];
     /** Slack user or user-group ids allowed to approve high-risk actions; empty means anyone but the requester. */
     approvers: string[];
+  };
+  postmortems: {
+    /** The model that rewrites postmortem summaries in prose (over LLM_BASE_URL); none when unset. */
+    summaryModel: string | undefined;
+    /** The eval pass rate the quality error budget is measured against. */
+    qualitySlo: number;
   };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   secrets: string[];
@@ -363,6 +377,7 @@ export function loadConfig(overrides: Record<string, string | undefined> = {}): 
       executors: e.AISRE_ACTION_EXECUTORS,
       approvers: e.AISRE_ACTION_APPROVERS,
     },
+    postmortems: { summaryModel: e.AISRE_POSTMORTEM_MODEL, qualitySlo: e.AISRE_QUALITY_SLO },
     logLevel: e.LOG_LEVEL,
     secrets,
   };

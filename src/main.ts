@@ -7,7 +7,9 @@ import { integrationFactory } from './actions/integrations.js';
 import { ChangeService } from './changes/change-service.js';
 import { createCheckRegistry } from './checks/built-in-checks.js';
 import type { CheckRegistry } from './checks/check-registry.js';
+import type { CheckDependencies } from './checks/check-type.js';
 import { createNodeCheckRunner } from './checks/node-check-runner.js';
+import { prometheusClient } from './checks/types/prometheus-api.js';
 import type { Config } from './config.js';
 import { type Database, openDatabase } from './db/database.js';
 import { migrateLatest, pendingMigrations } from './db/migrations.js';
@@ -28,6 +30,9 @@ import type { Clock } from './incidents/ports.js';
 import { AlertIntakeService } from './intake/alert-intake-service.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
+import { prometheusImpactReader } from './postmortems/postmortem-impact.js';
+import { PostmortemService } from './postmortems/postmortem-service.js';
+import { createSummaryWriter } from './postmortems/summary-writer.js';
 import { createSlackApp } from './slack/bolt-app.js';
 import { ConsoleSlackGateway } from './slack/console-slack-gateway.js';
 import { IncidentSlackSync } from './slack/delivery/incident-slack-sync.js';
@@ -52,6 +57,7 @@ export interface RunningAisre {
   incidents: IncidentService;
   diagnosis: DiagnosisEngine;
   actions: ActionService;
+  postmortems: PostmortemService;
   outbox: OutboxWorker;
   logger: Logger;
   stop(): Promise<void>;
@@ -60,6 +66,7 @@ export interface RunningAisre {
 const systemClock: Clock = { now: () => new Date() };
 const SHUTDOWN_GRACE_MS = 10_000;
 const RECHECK_POLL_MS = 5_000;
+// Action leases and verifications, and postmortems of resolved incidents, are looked for this often.
 const ACTION_POLL_MS = 1_000;
 
 /** A missing runbooks directory leaves diagnosis unavailable rather than stopping the service. */
@@ -113,23 +120,39 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
   const incidents = new IncidentService({ uow, clock });
   const intake = new AlertIntakeService({ uow, clock, severityMap: config.severityMap });
   const changes = new ChangeService({ uow, clock });
-  const checkRunner = createNodeCheckRunner({
-    registry: checkRegistry,
-    clock,
-    logger,
-    deps: {
-      prometheus: {
-        url: config.diagnosis.prometheus.url,
-        publicUrl: config.diagnosis.prometheus.publicUrl,
-        headers: config.diagnosis.prometheus.bearerToken
-          ? { authorization: `Bearer ${config.diagnosis.prometheus.bearerToken}` }
-          : {},
-      },
-      llm: config.diagnosis.llm,
-      changes: uow.read.changes,
-      goldenBaselines: new KnexGoldenBaselineStore(db.knex),
-      fetch: globalThis.fetch,
+  const checkDeps: CheckDependencies = {
+    prometheus: {
+      url: config.diagnosis.prometheus.url,
+      publicUrl: config.diagnosis.prometheus.publicUrl,
+      headers: config.diagnosis.prometheus.bearerToken
+        ? { authorization: `Bearer ${config.diagnosis.prometheus.bearerToken}` }
+        : {},
     },
+    llm: config.diagnosis.llm,
+    changes: uow.read.changes,
+    goldenBaselines: new KnexGoldenBaselineStore(db.knex),
+    fetch: globalThis.fetch,
+  };
+  const checkRunner = createNodeCheckRunner({ registry: checkRegistry, clock, logger, deps: checkDeps });
+  const { baseUrl: llmBaseUrl, apiKey: llmApiKey } = config.diagnosis.llm;
+  const postmortems = new PostmortemService({
+    uow,
+    clock,
+    logger: logger.child({ component: 'postmortems' }),
+    impact: prometheusImpactReader({
+      prometheus: prometheusClient(checkDeps),
+      sloPassRate: config.postmortems.qualitySlo,
+      logger,
+    }),
+    summaryWriter:
+      llmBaseUrl && config.postmortems.summaryModel
+        ? createSummaryWriter({
+            baseUrl: llmBaseUrl,
+            model: config.postmortems.summaryModel,
+            logger,
+            ...(llmApiKey ? { apiKey: llmApiKey } : {}),
+          })
+        : undefined,
   });
   let actions: ActionService | undefined;
   const diagnosis = new DiagnosisEngine({
@@ -170,6 +193,7 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
     incidents,
     diagnosis: uow.read.diagnosis,
     actions,
+    postmortems: uow.read.postmortems,
     incidentsChannel: config.slack.enabled
       ? config.slack.incidentsChannel
       : (config.slack.incidentsChannel ?? 'incidents'),
@@ -188,7 +212,7 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
 
   let draining = false;
   const http = createHttpApp({ metrics, isDraining: () => draining });
-  const listenerDeps = { incidents, diagnosis, actions, slackStore, clock, metrics, logger };
+  const listenerDeps = { incidents, diagnosis, actions, postmortems, slackStore, clock, metrics, logger };
   const slackApp = config.slack.enabled
     ? createSlackApp({
         botToken: config.slack.botToken,
@@ -229,7 +253,9 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
       logger,
     }),
   );
-  http.use(incidentsApiRouter({ incidents, actions, slack: slackStore, token: config.apiToken }));
+  http.use(
+    incidentsApiRouter({ incidents, actions, postmortems, slack: slackStore, token: config.apiToken }),
+  );
   http.use(changesRouter({ changes, token: config.apiToken, clock, logger }));
   http.use(notFound);
   http.use(errorHandler(logger));
@@ -256,6 +282,7 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
   recheckTimer.unref();
   const actionTimer = setInterval(() => {
     actions?.processDue().catch((err: unknown) => logger.error({ err }, 'action processing failed'));
+    postmortems.draftDue().catch((err: unknown) => logger.error({ err }, 'postmortem drafting failed'));
   }, ACTION_POLL_MS);
   actionTimer.unref();
   await slackApp?.start();
@@ -284,7 +311,7 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
     return stopping;
   };
 
-  return { url, port, db, incidents, diagnosis, actions, outbox, logger, stop };
+  return { url, port, db, incidents, diagnosis, actions, postmortems, outbox, logger, stop };
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

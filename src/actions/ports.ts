@@ -46,6 +46,7 @@ export interface ActionRunStore {
   update(id: number, patch: ActionRunPatch): Promise<ActionRun>;
   findByAutoKey(autoKey: string): Promise<ActionRun | undefined>;
   listForIncident(incidentId: number): Promise<ActionRun[]>;
+  listForIncidents(incidentIds: readonly number[]): Promise<ActionRun[]>;
   /** The undo of a run that is in progress or done, if any. */
   undoOf(runId: number): Promise<ActionRun | undefined>;
   /**

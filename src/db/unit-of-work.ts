@@ -6,6 +6,7 @@ import { KnexChangeEventStore } from './stores/change-event-store.js';
 import { KnexDiagnosisStore } from './stores/diagnosis-store.js';
 import { KnexIncidentStore } from './stores/incident-store.js';
 import { KnexNotificationQueue } from './stores/notification-queue.js';
+import { KnexPostmortemStore } from './stores/postmortem-store.js';
 import { KnexTimelineStore } from './stores/timeline-store.js';
 
 /**
@@ -30,6 +31,7 @@ export function createKnexUnitOfWork(db: Knex, onCommitWithNotifications: () => 
           changes: new KnexChangeEventStore(trx),
           diagnosis: new KnexDiagnosisStore(trx),
           actions: new KnexActionRunStore(trx),
+          postmortems: new KnexPostmortemStore(trx),
         };
         return work(stores);
       });
@@ -43,6 +45,7 @@ export function createKnexUnitOfWork(db: Knex, onCommitWithNotifications: () => 
       changes: new KnexChangeEventStore(db),
       diagnosis: new KnexDiagnosisStore(db),
       actions: new KnexActionRunStore(db),
+      postmortems: new KnexPostmortemStore(db),
     },
   };
 }

@@ -35,6 +35,8 @@ export interface DiagnosisStore {
   /** The newest session of an incident, live or not. */
   latestForIncident(incidentId: number): Promise<DiagnosisSession | undefined>;
   listByStatus(statuses: readonly SessionStatus[]): Promise<DiagnosisSession[]>;
+  /** When the latest concluded diagnosis of each of these incidents concluded. */
+  concludedAt(incidentIds: readonly number[]): Promise<Map<number, Date>>;
   /** Live sessions whose question reminder is due. */
   dueReminders(now: Date): Promise<DiagnosisSession[]>;
   update(id: number, patch: SessionPatch): Promise<DiagnosisSession>;

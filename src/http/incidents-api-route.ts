@@ -2,9 +2,10 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import type { ActionService } from '../actions/action-service.js';
 import { redactBody } from '../actions/integration-client.js';
-import { validationError } from '../errors.js';
+import { AppError, validationError } from '../errors.js';
 import { INCIDENT_STATUSES, type IncidentStatus, OPEN_STATUSES } from '../incidents/incident.js';
 import type { IncidentService } from '../incidents/incident-service.js';
+import type { PostmortemService } from '../postmortems/postmortem-service.js';
 import type { SlackDeliveryStore } from '../slack/delivery/delivery-store.js';
 import { requireApiToken } from './bearer-auth.js';
 
@@ -30,6 +31,8 @@ const listQuery = z.object({
   before: z.coerce.number().int().positive().optional(),
 });
 
+const versionQuery = z.object({ version: z.coerce.number().int().positive().optional() });
+
 const idParam = z.object({
   id: z
     .string()
@@ -41,6 +44,7 @@ const idParam = z.object({
 export function incidentsApiRouter(options: {
   incidents: IncidentService;
   actions: ActionService;
+  postmortems: PostmortemService;
   slack: SlackDeliveryStore;
   token: string | undefined;
 }): Router {
@@ -77,6 +81,34 @@ export function incidentsApiRouter(options: {
       runs: runs.map((run) => ({ ...run, params: redactBody(run.params), leaseUntil: undefined })),
       audit,
     });
+  });
+
+  // The latest postmortem draft as Markdown, or `?version=n`. Resolving the incident drafts the
+  // first one; `/aisre postmortem` drafts one on demand.
+  router.get('/api/incidents/:id/postmortem.md', authenticate, async (req, res) => {
+    const params = idParam.safeParse(req.params);
+    if (!params.success) throw validationError('incident id', params.error.issues);
+    const query = versionQuery.safeParse(req.query);
+    if (!query.success) throw validationError('query', query.error.issues);
+    const id = params.data.id;
+    await options.incidents.get(id);
+    const found =
+      query.data.version === undefined
+        ? await options.postmortems.latest(id)
+        : await options.postmortems.version(id, query.data.version);
+    if (!found) {
+      throw new AppError(
+        'not_found',
+        query.data.version === undefined
+          ? `INC-${id} has no postmortem yet: it is drafted when the incident is resolved, or run /aisre postmortem INC-${id}.`
+          : `INC-${id} has no postmortem version ${query.data.version}.`,
+      );
+    }
+    res
+      .type('text/markdown; charset=utf-8')
+      .set('x-aisre-postmortem-version', String(found.version))
+      .set('content-disposition', `inline; filename="inc-${id}-postmortem-v${found.version}.md"`)
+      .send(found.markdown);
   });
 
   router.get('/api/incidents/:id', authenticate, async (req, res) => {

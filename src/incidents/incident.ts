@@ -146,7 +146,8 @@ export type TimelineKind =
   | 'action.cancelled'
   | 'action.executed'
   | 'action.failed'
-  | 'action.verified';
+  | 'action.verified'
+  | 'postmortem.drafted';
 
 /** An append-only record of something that happened to an incident. */
 export interface TimelineEntry {

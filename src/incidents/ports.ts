@@ -1,6 +1,7 @@
 import type { ActionRunStore } from '../actions/ports.js';
 import type { ChangeEvent, NewChangeEvent } from '../changes/change-event.js';
 import type { DiagnosisStore } from '../diagnosis/ports.js';
+import type { PostmortemStore } from '../postmortems/ports.js';
 import type {
   AlertOccurrence,
   Incident,
@@ -53,6 +54,8 @@ export interface IncidentFilter {
   limit?: number;
   /** Only incidents with an id below this one, for paging newest first. */
   beforeId?: number;
+  /** Only incidents opened at or after this time. */
+  createdFrom?: Date;
 }
 
 /** Persistence of incidents. Reads inside a unit of work lock the row until it commits. */
@@ -96,7 +99,10 @@ export interface TimelineStore {
  * What the outside world should hear about. Intents are stored in the same transaction as the
  * change that caused them (a transactional outbox), so a chat outage never loses one.
  */
-export type NotificationIntent = { kind: 'incident.opened' } | { kind: 'incident.updated' };
+export type NotificationIntent =
+  | { kind: 'incident.opened' }
+  | { kind: 'incident.updated' }
+  | { kind: 'postmortem.drafted' };
 
 export interface NotificationQueue {
   enqueue(incidentId: number, intent: NotificationIntent): Promise<void>;
@@ -129,6 +135,7 @@ export interface Stores {
   changes: ChangeEventStore;
   diagnosis: DiagnosisStore;
   actions: ActionRunStore;
+  postmortems: PostmortemStore;
 }
 
 /** Runs work atomically: all writes commit together or not at all. */
@@ -136,7 +143,7 @@ export interface UnitOfWork {
   /** `lockKeys` serialise concurrent units of work that touch the same logical key (e.g. an alert group). */
   run<T>(work: (stores: Stores) => Promise<T>, options?: { lockKeys?: readonly string[] }): Promise<T>;
   /** Stores for reads outside a transaction. */
-  readonly read: Pick<Stores, 'incidents' | 'alerts' | 'timeline' | 'changes' | 'diagnosis' | 'actions'>;
+  readonly read: Omit<Stores, 'notifications'>;
 }
 
 /** A source of time, so tests and benchmarks can control it. */

@@ -22,6 +22,9 @@ const base = {
   AISRE_WEBHOOKS: '',
   AISRE_ACTION_SETTLE: '',
   AISRE_ACTION_LEASE: '',
+  AISRE_POSTMORTEM_MODEL: '',
+  AISRE_QUALITY_SLO: '',
+  LLM_BASE_URL: '',
   AISRE_ACTION_EXECUTORS: '',
   AISRE_ACTION_APPROVERS: '',
 };
@@ -163,6 +166,22 @@ describe('loadConfig', () => {
     );
     expect(problems({ AISRE_WEBHOOKS: '{nope' })).toEqual([
       'AISRE_WEBHOOKS must be JSON: {"name": {"url": "https://…", "secret": "…"}}',
+    ]);
+  });
+
+  it('configures postmortem drafting: the summary model needs an LLM endpoint, the SLO is a pass rate', () => {
+    expect(loadConfig(base).postmortems).toEqual({ summaryModel: undefined, qualitySlo: 0.9 });
+    expect(
+      loadConfig({
+        ...base,
+        LLM_BASE_URL: 'http://llm.local/v1',
+        AISRE_POSTMORTEM_MODEL: 'gpt-4o-mini',
+        AISRE_QUALITY_SLO: '0.95',
+      }).postmortems,
+    ).toEqual({ summaryModel: 'gpt-4o-mini', qualitySlo: 0.95 });
+    expect(problems({ AISRE_POSTMORTEM_MODEL: 'gpt-4o-mini', AISRE_QUALITY_SLO: '95' })).toEqual([
+      'AISRE_QUALITY_SLO must be a pass rate between 0 and 1',
+      'AISRE_POSTMORTEM_MODEL needs LLM_BASE_URL: the OpenAI-compatible endpoint that serves it',
     ]);
   });
 });

@@ -158,6 +158,14 @@ export class KnexActionRunStore implements ActionRunStore {
     return rows.map((row) => toRun(row as RunRow));
   }
 
+  async listForIncidents(incidentIds: readonly number[]): Promise<ActionRun[]> {
+    if (incidentIds.length === 0) return [];
+    const rows = await this.db<RunRow>('action_runs')
+      .whereIn('incident_id', incidentIds as number[])
+      .orderBy('id');
+    return rows.map((row) => toRun(row as RunRow));
+  }
+
   async undoOf(runId: number): Promise<ActionRun | undefined> {
     const row = await this.db<RunRow>('action_runs')
       .where({ undo_of: runId })

@@ -158,6 +158,17 @@ export class KnexDiagnosisStore implements DiagnosisStore {
     return rows.map((row) => toSession(row as SessionRow));
   }
 
+  async concludedAt(incidentIds: readonly number[]): Promise<Map<number, Date>> {
+    if (incidentIds.length === 0) return new Map();
+    const rows = (await this.db('diagnosis_sessions')
+      .whereIn('incident_id', incidentIds as number[])
+      .whereNotNull('concluded_at')
+      .groupBy('incident_id')
+      .select('incident_id')
+      .max('concluded_at as concluded_at')) as Array<{ incident_id: number; concluded_at: Date }>;
+    return new Map(rows.map((row) => [row.incident_id, new Date(row.concluded_at)]));
+  }
+
   async dueReminders(now: Date): Promise<DiagnosisSession[]> {
     const rows = await this.db<SessionRow>('diagnosis_sessions')
       .where({ status: 'waiting' })

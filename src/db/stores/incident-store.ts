@@ -146,7 +146,8 @@ export class KnexIncidentStore implements IncidentStore {
   async list(filter: IncidentFilter): Promise<Incident[]> {
     const query = this.db<IncidentRow>('incidents')
       .orderBy('id', 'desc')
-      .limit(Math.min(filter.limit ?? 50, 500));
+      .limit(Math.min(filter.limit ?? 50, 5000));
+    if (filter.createdFrom !== undefined) query.where('created_at', '>=', filter.createdFrom);
     if (filter.statuses) query.whereIn('status', filter.statuses as string[]);
     if (filter.service !== undefined) query.where('service', filter.service);
     if (filter.beforeId !== undefined) query.where('id', '<', filter.beforeId);

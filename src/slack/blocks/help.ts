@@ -14,6 +14,14 @@ const COMMANDS: ReadonlyArray<[usage: string, purpose: string]> = [
   ['/aisre mitigate [INC-id]', 'Mark an incident mitigated: impact stopped, cause not yet fixed'],
   ['/aisre resolve [INC-id]', 'Resolve an incident'],
   ['/aisre cancel [INC-id]', 'Cancel an incident that was not one (a false alarm)'],
+  [
+    '/aisre postmortem [INC-id]',
+    'Draft the postmortem now (it is drafted on its own when the incident is resolved)',
+  ],
+  [
+    '/aisre report [days]',
+    'Post a review of the last 7 (or 1-90) days: layers, classes, times, actions, repeat offenders',
+  ],
   ['/aisre help', 'Show this help'],
 ];
 
@@ -22,7 +30,7 @@ export function helpMessage(): SlackMessage {
   // Escaped because Slack would read a raw `<INC-id>` as a link.
   const lines = COMMANDS.map(([usage, purpose]) => `\`${escapeMrkdwn(usage)}\`  ${purpose}`);
   return {
-    text: 'aisre commands: declare, list, status, ack, sev, diagnose, mitigate, resolve, cancel, help',
+    text: 'aisre commands: declare, list, status, ack, sev, diagnose, mitigate, resolve, cancel, postmortem, report, help',
     blocks: [
       { type: 'section', text: mrkdwn('*aisre commands*') },
       { type: 'section', text: mrkdwn(lines.join('\n')) },

@@ -1,8 +1,9 @@
+import type { NotificationIntent } from '../../incidents/ports.js';
 /** A queued notification for one incident, claimed by one worker at a time. */
 export interface OutboxOp {
   id: number;
   incidentId: number;
-  kind: 'incident.opened' | 'incident.updated';
+  kind: NotificationIntent['kind'];
   attempts: number;
   createdAt: Date;
 }

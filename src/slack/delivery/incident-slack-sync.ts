@@ -5,10 +5,12 @@ import type { DiagnosisSession, DiagnosisStep } from '../../diagnosis/diagnosis.
 import type { AlertOccurrence, Incident } from '../../incidents/incident.js';
 import type { Clock } from '../../incidents/ports.js';
 import type { Logger } from '../../logger.js';
+import type { PostmortemStore } from '../../postmortems/ports.js';
 import { type ActionCatalogEntry, actionRunMessage } from '../blocks/action-run.js';
 import { diagnosisStepMessage } from '../blocks/diagnosis-step.js';
 import { incidentAnnouncementMessage } from '../blocks/incident-announcement.js';
 import { CARD_ALERT_LINES, incidentCardMessage } from '../blocks/incident-card.js';
+import { postmortemMessage } from '../blocks/postmortem.js';
 import type { SlackMessage } from '../blocks/types.js';
 import { incidentChannelName } from '../channel-name.js';
 import { CHANNEL_CREATION_FORBIDDEN, SlackCallError, type SlackGateway } from '../slack-gateway.js';
@@ -88,6 +90,7 @@ export class IncidentSlackSync {
       incidents: IncidentReader;
       diagnosis: DiagnosisReader;
       actions: ActionReader;
+      postmortems: Pick<PostmortemStore, 'latest'>;
       incidentsChannel: string | undefined;
       responders: readonly string[];
       clock: Clock;
@@ -101,10 +104,10 @@ export class IncidentSlackSync {
    * wait does not hold the others back, and the operation is deferred until it may go.
    */
   async handle(op: OutboxOp): Promise<MessageRef[]> {
-    const [incident, slack] = await Promise.all([
-      this.deps.incidents.get(op.incidentId),
-      this.deps.store.slackState(op.incidentId),
-    ]);
+    // One after the other: an operation holds at most one of the pool's connections, which
+    // intake needs more urgently.
+    const incident = await this.deps.incidents.get(op.incidentId);
+    const slack = await this.deps.store.slackState(op.incidentId);
     const log = this.deps.logger.child({ incidentId: incident.id, op: op.kind, opId: op.id });
     const pass = new Pass(incident.id, slack.messages, log);
     try {
@@ -136,6 +139,10 @@ export class IncidentSlackSync {
         await this.inviteResponders(pass, incident, home);
         await this.syncIncidentChannel(pass, incident, home);
       }
+      return;
+    }
+    if (op.kind === 'postmortem.drafted') {
+      if (existing) await this.syncPostmortem(pass, incident, existing);
       return;
     }
     await this.syncAnnouncement(pass, incident, existing);
@@ -309,17 +316,16 @@ export class IncidentSlackSync {
     channel: IncidentChannel,
     actions: readonly ActionRun[],
   ): Promise<void> {
-    const view = {
-      incident,
-      alerts: await this.deps.incidents.alerts(incident.id, CARD_ALERT_LINES),
-      channelId: channel.mode === 'channel' ? channel.channelId : null,
-      actions,
-    };
+    const view = { incident, channelId: channel.mode === 'channel' ? channel.channelId : null, actions };
     await this.syncMessage(
       pass,
       'card',
       { channelId: channel.channelId, threadTs: channel.threadTs },
-      incidentCardMessage(view),
+      async () =>
+        incidentCardMessage({
+          ...view,
+          alerts: await this.deps.incidents.alerts(incident.id, CARD_ALERT_LINES),
+        }),
       factsOf(view),
     );
   }
@@ -348,6 +354,46 @@ export class IncidentSlackSync {
     }
   }
 
+  /**
+   * The postmortem's summary message, edited in place as versions are drafted, and each version's
+   * full document as a file under it (uploaded once per version).
+   */
+  private async syncPostmortem(pass: Pass, incident: Incident, channel: IncidentChannel): Promise<void> {
+    const version = await this.deps.postmortems.latest(incident.id);
+    if (!version) return;
+    const target = { channelId: channel.channelId, threadTs: channel.threadTs };
+    await this.syncMessage(
+      pass,
+      'postmortem',
+      target,
+      postmortemMessage(incident, version, `/api/incidents/${incident.id}/postmortem.md`),
+    );
+    const summary = pass.messages.get('postmortem');
+    const key = `postmortem-file:${version.version}`;
+    if (!summary || pass.messages.has(key)) return;
+    const threadTs = summary.threadTs ?? summary.ts;
+    const uploaded = await this.paced(pass, rateLimitScope('files.completeUploadExternal'), key, () =>
+      this.deps.gateway.uploadFile({
+        channel: summary.channelId,
+        threadTs,
+        filename: `inc-${incident.id}-postmortem-v${version.version}.md`,
+        title: `INC-${incident.id} postmortem v${version.version}`,
+        content: version.markdown,
+      }),
+    );
+    const ref: MessageRef = {
+      incidentId: incident.id,
+      key,
+      channelId: summary.channelId,
+      ts: uploaded.fileId,
+      threadTs,
+      contentHash: digest(version.markdown),
+      syncedAt: this.deps.clock.now(),
+    };
+    await this.deps.store.saveMessages([ref]);
+    pass.messages.set(key, ref);
+  }
+
   /** One message per action run, in the thread under the card, edited as the run moves on. */
   private async syncActions(pass: Pass, runs: readonly ActionRun[]): Promise<void> {
     const card = pass.messages.get('card');
@@ -365,28 +411,38 @@ export class IncidentSlackSync {
   /**
    * Posts a message the first time and edits it in place afterwards; unchanged content costs no
    * call. With `facts`, what a person follows in the message, its stored hash leads with a hash of
-   * them, so that an edit which moves nothing else can be told apart and wait longer.
+   * them, so that an edit which moves nothing else can be told apart and wait longer. Such an edit
+   * waits without `message` being rendered (it may be a function that renders it): in an alert
+   * storm most operations find their incident's messages waiting for the tallies' pace.
    */
   private async syncMessage(
     pass: Pass,
     key: MessageRef['key'],
     target: { channelId: string; threadTs: string | null },
-    message: SlackMessage,
+    message: SlackMessage | (() => Promise<SlackMessage>),
     facts?: string,
   ): Promise<void> {
     const factsPrefix = facts === undefined ? '' : `${digest(facts).slice(0, 16)}:`;
-    const contentHash = factsPrefix + digest(JSON.stringify(message));
     const existing = pass.messages.get(key);
-    if (existing?.contentHash === contentHash) return;
     const now = this.deps.clock.now();
+    const onlyTallies = factsPrefix !== '' && existing?.contentHash.startsWith(factsPrefix) === true;
+    if (existing && onlyTallies && now.getTime() < existing.syncedAt.getTime() + TALLY_UPDATE_INTERVAL_MS) {
+      pass.defer(new Date(existing.syncedAt.getTime() + TALLY_UPDATE_INTERVAL_MS));
+      return;
+    }
+    const rendered = typeof message === 'function' ? await message() : message;
+    const contentHash = factsPrefix + digest(JSON.stringify(rendered));
+    if (existing?.contentHash === contentHash) return;
     try {
       if (existing) {
-        const onlyTallies = factsPrefix !== '' && existing.contentHash.startsWith(factsPrefix);
-        const interval = onlyTallies ? TALLY_UPDATE_INTERVAL_MS : MIN_UPDATE_INTERVAL_MS;
-        const earliest = existing.syncedAt.getTime() + interval;
+        const earliest = existing.syncedAt.getTime() + MIN_UPDATE_INTERVAL_MS;
         if (now.getTime() < earliest) throw new DeferDelivery(new Date(earliest));
         await this.paced(pass, rateLimitScope('chat.update'), key, () =>
-          this.deps.gateway.updateMessage({ channel: existing.channelId, ts: existing.ts, message }),
+          this.deps.gateway.updateMessage({
+            channel: existing.channelId,
+            ts: existing.ts,
+            message: rendered,
+          }),
         );
         const ref = { ...existing, contentHash, syncedAt: now };
         pass.messages.set(key, ref);
@@ -396,7 +452,7 @@ export class IncidentSlackSync {
       const posted = await this.paced(pass, rateLimitScope('chat.postMessage', target.channelId), key, () =>
         this.deps.gateway.postMessage({
           channel: target.channelId,
-          message,
+          message: rendered,
           ...(target.threadTs ? { threadTs: target.threadTs } : {}),
         }),
       );

@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt';
 import { ACTION_PARAMS_VIEW, ACTION_RUN_IDS } from '../blocks/action-run.js';
 import { DIAGNOSIS_ACTION_IDS } from '../blocks/diagnosis-step.js';
+import { POSTMORTEM_IDS } from '../blocks/postmortem.js';
 import { ACTION_IDS, VIEW_IDS } from '../blocks/types.js';
 import {
   actionRunButton,
@@ -14,12 +15,14 @@ import {
   openDeclareModalAction,
   startDiagnosisButton,
 } from './actions/incident-actions.js';
+import { editPostmortemAction, redraftPostmortemAction } from './actions/postmortem-actions.js';
 import { aisreCommand } from './commands/aisre-command.js';
 import { dedupeRetries } from './dedupe-retries.js';
 import { appHomeOpened } from './events/app-home-opened.js';
 import type { ListenerDeps } from './listener-deps.js';
 import { actionParamsSubmission } from './views/action-params-submission.js';
 import { declareSubmission } from './views/declare-submission.js';
+import { postmortemEditSubmission } from './views/postmortem-edit-submission.js';
 
 /** Answer buttons are `diagnosis.answer.<index>`: one action id per button of a block. */
 const ANSWER_ACTION = new RegExp(`^${DIAGNOSIS_ACTION_IDS.answerPrefix.replaceAll('.', '\\.')}\\d+$`);
@@ -63,7 +66,10 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     ACTION_RUN_IDS.undo,
     actionRunButton(deps, (id, actor) => deps.actions.undo(id, actor)),
   );
+  app.action(POSTMORTEM_IDS.edit, editPostmortemAction(deps));
+  app.action(POSTMORTEM_IDS.redraft, redraftPostmortemAction(deps));
   app.view(VIEW_IDS.declare, declareSubmission(deps));
+  app.view(POSTMORTEM_IDS.view, postmortemEditSubmission(deps));
   app.view(ACTION_PARAMS_VIEW.callbackId, actionParamsSubmission(deps));
   app.event('app_home_opened', appHomeOpened(deps));
 }

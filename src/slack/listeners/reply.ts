@@ -11,6 +11,16 @@ export async function replyPrivately(respond: RespondFn, message: SlackMessage |
   await respond({ response_type: 'ephemeral', replace_original: false, ...body });
 }
 
+/** Replies for everyone in the channel to see, e.g. a report the team reviews together. */
+export async function replyInChannel(respond: RespondFn, message: SlackMessage): Promise<void> {
+  await respond({
+    response_type: 'in_channel',
+    replace_original: false,
+    text: message.text,
+    blocks: message.blocks as never,
+  });
+}
+
 /**
  * The Slack edge of the error taxonomy: the person sees the AppError's message, privately;
  * unexpected failures are logged with their cause and shown as a generic apology.

@@ -6,9 +6,10 @@ import { parseSeverity } from '../../../incidents/severity.js';
 import { declareIncidentModal } from '../../blocks/declare-modal.js';
 import { helpMessage } from '../../blocks/help.js';
 import { incidentListMessage, incidentStatusMessage } from '../../blocks/incident-list.js';
+import { weeklyReviewMessage } from '../../blocks/weekly-review.js';
 import { parseIncidentRef, resolveIncidentId } from '../incident-id.js';
 import type { ListenerDeps } from '../listener-deps.js';
-import { replyPrivately, replyWithError } from '../reply.js';
+import { replyInChannel, replyPrivately, replyWithError } from '../reply.js';
 
 type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 
@@ -94,6 +95,28 @@ export function aisreCommand(deps: ListenerDeps) {
           const runbook = explicit ? rest[1] : rest[0];
           const result = await startDiagnosis(deps, id, actor, runbook);
           await replyPrivately(respond, result.message);
+          return;
+        }
+        case 'postmortem':
+        case 'pm': {
+          const id = await resolveIncidentId(rest[0], command.channel_id, deps.slackStore);
+          const version = await deps.postmortems.draft(id, actor, 'requested');
+          await replyPrivately(
+            respond,
+            `Postmortem v${version.version} of INC-${id} drafted. It is posted in the incident's channel with the full document as a file, and served at \`GET /api/incidents/${id}/postmortem.md\`.`,
+          );
+          return;
+        }
+        case 'report':
+        case 'review': {
+          const days = rest[0] === undefined ? 7 : Number(rest[0]);
+          if (!Number.isInteger(days) || days < 1 || days > 90) {
+            throw new AppError(
+              'validation_failed',
+              'Give the number of days from 1 to 90, e.g. `/aisre report 7`.',
+            );
+          }
+          await replyInChannel(respond, weeklyReviewMessage(await deps.postmortems.review(days)));
           return;
         }
         case 'help':
