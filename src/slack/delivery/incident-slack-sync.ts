@@ -425,10 +425,13 @@ export class IncidentSlackSync {
     const factsPrefix = facts === undefined ? '' : `${digest(facts).slice(0, 16)}:`;
     const existing = pass.messages.get(key);
     const now = this.deps.clock.now();
-    const onlyTallies = factsPrefix !== '' && existing?.contentHash.startsWith(factsPrefix) === true;
-    if (existing && onlyTallies && now.getTime() < existing.syncedAt.getTime() + TALLY_UPDATE_INTERVAL_MS) {
-      pass.defer(new Date(existing.syncedAt.getTime() + TALLY_UPDATE_INTERVAL_MS));
-      return;
+    if (existing && factsPrefix && existing.contentHash.startsWith(factsPrefix)) {
+      // Only the tallies can have moved: nothing to render before their turn.
+      const tallyTurn = existing.syncedAt.getTime() + TALLY_UPDATE_INTERVAL_MS;
+      if (now.getTime() < tallyTurn) {
+        pass.defer(new Date(tallyTurn));
+        return;
+      }
     }
     const rendered = typeof message === 'function' ? await message() : message;
     const contentHash = factsPrefix + digest(JSON.stringify(rendered));
