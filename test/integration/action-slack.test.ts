@@ -134,7 +134,7 @@ describe(`runbook actions in Slack (${TEST_DB_KIND})`, { timeout: 60_000 }, () =
     expect(text(undo.blocks)).toContain('`2` → `3`');
     await flow.slack(click(undo, channelId, 'U0BOB', runButton(undo, 'action.execute')));
     await waitForMessage(emulator, channelId, card.ts, 'undo of prompt.rollback (A-2)', (message) =>
-      text(message.blocks).includes('Recovered'),
+      text(message.blocks).includes('Undone; the checks pass'),
     );
     expect(stand!.langfuse.labelled(PROMPT, 'production')).toBe(3);
 

@@ -104,7 +104,7 @@ describe(`/aisre slash command (${TEST_DB_KIND})`, () => {
 
     const help = await aisre(flow, 'help', INCIDENTS_CHANNEL);
     expect(help.text).toBe(
-      'aisre commands: declare, list, status, ack, sev, diagnose, mitigate, resolve, cancel, help',
+      'aisre commands: declare, list, status, ack, sev, diagnose, mitigate, resolve, cancel, postmortem, report, help',
     );
     const helpText = JSON.stringify(help.blocks);
     for (const usage of ['/aisre declare', '/aisre list', '/aisre status', '/aisre ack', '/aisre resolve']) {

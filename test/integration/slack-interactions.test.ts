@@ -49,10 +49,16 @@ function click(
 }
 
 /** Top-level posts in the incident channel: the card, once (thread replies are not the card). */
+/** Posts of the card itself (not of the postmortem that follows resolution). */
 function cardPosts(emulator: SlackEmulator, channelId: string): RecordedCall[] {
   return emulator
     .callsTo('chat.postMessage')
-    .filter((call) => call.args.channel === channelId && !call.args.thread_ts);
+    .filter(
+      (call) =>
+        call.args.channel === channelId &&
+        !call.args.thread_ts &&
+        !String(call.args.text ?? '').startsWith('Postmortem draft'),
+    );
 }
 
 function button(blocks: unknown, actionId: string): BlockActionInput {

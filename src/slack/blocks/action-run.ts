@@ -77,9 +77,19 @@ const STATUS_LINE: Record<ActionRunStatus, string> = {
   cancelled: '🗑️ Cancelled',
 };
 
+/**
+ * Where a run stands, in words. An undo puts back the state from before an action, so its
+ * verification says whether the checks pass afterwards rather than that something recovered.
+ */
+function statusLine(run: Pick<ActionRun, 'kind' | 'status'>): string {
+  if (run.kind === 'undo' && run.status === 'recovered') return '✅ Undone; the checks pass';
+  if (run.kind === 'undo' && run.status === 'not_recovered') return '❌ Undone; the checks fail';
+  return STATUS_LINE[run.status];
+}
+
 /** One line for the incident card: which action, and where it stands. */
 export function actionRunLine(run: ActionRun): string {
-  return `\`${escapeInline(describeRun(run), 80)}\` ${STATUS_LINE[run.status]}`;
+  return `\`${escapeInline(describeRun(run), 80)}\` ${statusLine(run)}`;
 }
 
 const RISK_LABEL: Record<ActionRisk, string> = { low: 'low risk', high: '⚠️ high risk' };
@@ -201,7 +211,7 @@ export function actionRunMessage(run: ActionRun): SlackMessage {
       ),
     });
   }
-  const status = [STATUS_LINE[run.status]];
+  const status = [statusLine(run)];
   if (run.error) status.push(escapeInline(run.error, 500));
   if (run.verification) status.push(escapeInline(run.verification.summary, 200));
   if (run.status === 'verifying' && run.verifyAt) {
@@ -224,7 +234,7 @@ export function actionRunMessage(run: ActionRun): SlackMessage {
   const buttons = buttonsFor(run);
   if (buttons.length > 0)
     blocks.push({ type: 'actions', block_id: `action_run:${run.id}`, elements: buttons });
-  return { text: `${describeRun(run)}: ${STATUS_LINE[run.status]}`, blocks };
+  return { text: `${describeRun(run)}: ${statusLine(run)}`, blocks };
 }
 
 /**

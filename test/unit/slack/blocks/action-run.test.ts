@@ -80,6 +80,11 @@ describe('actionRunMessage', () => {
     ).toEqual([]);
   });
 
+  it('says whether the checks pass after an undo rather than that it recovered', () => {
+    const undo = actionRunMessage(runFixture({ status: 'recovered', kind: 'undo', undoOf: 6 }));
+    expect(undo.text).toBe('undo of gateway.rate_limit (A-7): ✅ Undone; the checks pass');
+  });
+
   it('shows why a run failed, escaped, with no buttons', () => {
     const message = actionRunMessage(
       runFixture({ status: 'failed', error: 'litellm answered 500: <!channel> boom', preview: null }),
