@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ActionStand, AGENT_KEY, PROMPT, startActionStand } from '../support/action-support.js';
+import { LLM_STAND_IN_KEY, type LlmStandIn, startLlmStandIn } from '../support/llm-stand-in.js';
 import type { EmulatedMessage } from '../support/slack-emulator.js';
 import {
   actionsBlock,
@@ -17,7 +18,10 @@ import { API_TOKEN } from '../support/test-service.js';
 
 let flow: SlackFlow | undefined;
 let stand: ActionStand | undefined;
+let llm: LlmStandIn | undefined;
 afterEach(async () => {
+  await llm?.close();
+  llm = undefined;
   await flow?.dispose();
   flow = undefined;
   await stand?.close();
@@ -26,9 +30,9 @@ afterEach(async () => {
 
 const text = (value: unknown) => JSON.stringify(value ?? []);
 
-async function start(): Promise<SlackFlow> {
+async function start(env: Record<string, string> = {}): Promise<SlackFlow> {
   stand = await startActionStand({ autoRollback: true });
-  flow = await startSlackFlow({ env: stand.env });
+  flow = await startSlackFlow({ env: { ...stand.env, ...env } });
   return flow;
 }
 
@@ -194,5 +198,30 @@ describe(`postmortems in Slack and over the API (${TEST_DB_KIND})`, { timeout: 6
     expect(await command(flow, 'report 365', channelId)).toBe(
       ':warning: Give the number of days from 1 to 90, e.g. `/aisre report 7`.',
     );
+  });
+
+  it('lets a configured model rewrite the summary, and falls back to the record when it fails', async () => {
+    llm = await startLlmStandIn();
+    llm.answer(/incident_data/, [
+      { content: 'Answers got worse after a change; aisre found the layer and the team rolled it back.' },
+      { status: 500, message: 'The server had an error' },
+    ]);
+    const flow = await start({
+      LLM_BASE_URL: llm.baseUrl,
+      LLM_API_KEY: LLM_STAND_IN_KEY,
+      AISRE_POSTMORTEM_MODEL: 'gpt-4o-mini',
+    });
+    const { id, channelId } = await openIncident(flow, { labels: { service: 'svc-model' } });
+    await command(flow, 'postmortem', channelId);
+    expect((await markdown(flow, id)).body).toContain(
+      'Answers got worse after a change; aisre found the layer and the team rolled it back.',
+    );
+    expect(llm.requests[0]?.model).toBe('gpt-4o-mini');
+    expect(llm.requests[0]?.prompt).toContain('<incident_data>');
+
+    await command(flow, 'postmortem', channelId);
+    const fallback = await markdown(flow, id);
+    expect(fallback.body).not.toContain('the team rolled it back');
+    expect(fallback.body).toContain(`INC-${id} (SEV3)`);
   });
 });
