@@ -25,7 +25,8 @@ const say = (text: string) => process.stdout.write(`${text}\n`);
 /**
  * `npm run demo`: runs aisre on embedded PGlite with Slack printed to the terminal. CI records a
  * prompt deploy, Alertmanager sends alerts over HTTP, the diagnosis tree finds the failed layer
- * from canned metrics, the alerts resolve, and the incident is shown from the JSON API.
+ * from canned metrics, the alerts resolve, a responder resolves the incident, its postmortem is
+ * drafted, and the incident is shown from the JSON API.
  * `--keep` leaves the service running for you to poke at.
  */
 export async function runDemo(options: { keep: boolean; dataDir: string }): Promise<void> {
@@ -103,9 +104,20 @@ export async function runDemo(options: { keep: boolean; dataDir: string }): Prom
     say(`   → ${resolved.status} ${JSON.stringify(resolved.body)}`);
     await aisre.outbox.drain(20_000);
 
+    say('\n4. A responder resolves the incident (as /aisre resolve does); aisre drafts the postmortem');
+    say(`   → ${(await aisre.incidents.resolve(id, { kind: 'slack', userId: 'U0DEMO' })).message}`);
+    await aisre.postmortems.draftDue();
+    await aisre.outbox.drain(20_000);
+    const postmortem = await fetch(`${aisre.url}/api/incidents/${id}/postmortem.md`, {
+      headers: { authorization: `Bearer ${apiToken}` },
+    });
+    say(
+      `   GET /api/incidents/${id}/postmortem.md → ${postmortem.status}, ${(await postmortem.text()).length} characters of Markdown`,
+    );
+
     const detail = await getIncident(aisre.url, apiToken, id);
     const { incident } = detail;
-    say(`\n4. The incident as GET /api/incidents/${id} returns it:`);
+    say(`\n5. The incident as GET /api/incidents/${id} returns it:`);
     say(`   INC-${incident.id} [${incident.severity}] ${incident.title}`);
     say(`   status ${incident.status}; ${incident.alertsFiring} firing, ${incident.alertsResolved} resolved`);
     if (detail.slack?.channelName) say(`   Slack channel #${detail.slack.channelName}`);

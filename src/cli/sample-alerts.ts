@@ -9,7 +9,12 @@ const ZERO_TIME = '0001-01-01T00:00:00Z';
 export function sampleDelivery(options: { startsAt: Date; status: AlertStatus; endsAt?: Date }) {
   const startsAt = options.startsAt.toISOString();
   const endsAt = options.status === 'resolved' ? (options.endsAt ?? new Date()).toISOString() : ZERO_TIME;
-  const common = { service: 'rag-assistant', team: 'ai-platform', severity: 'critical' };
+  const common = {
+    service: 'rag-assistant',
+    team: 'ai-platform',
+    severity: 'critical',
+    prompt: 'rag-answer',
+  };
   return {
     version: '4',
     groupKey: '{}/{team="ai-platform"}:{service="rag-assistant"}',
