@@ -4,6 +4,7 @@ import { openDatabase } from '../db/database.js';
 import { migrateLatest, migrateRollback, pendingMigrations } from '../db/migrations.js';
 import { AppError } from '../errors.js';
 import { startAisre } from '../main.js';
+import { runReferenceAppCommand } from '../reference-app/cli.js';
 import { runDemo } from './demo.js';
 import { runbookCommand } from './runbook-commands.js';
 
@@ -18,6 +19,8 @@ Usage:
   aisre runbook schema        print the runbook JSON Schema (for editors)
   aisre runbook mermaid [id]  print a runbook's tree as a Mermaid flowchart
   aisre demo [--keep]         run a self-contained demo on embedded PGlite
+  aisre reference-app [--port N] [--aisre-url URL --aisre-token T]
+                              run the fault-injectable reference AI app (game days)
   aisre help                  show this help
 
 Configuration comes from environment variables; see README.md.`;
@@ -82,6 +85,8 @@ async function main(argv: string[]): Promise<void> {
         dataDir: database.kind === 'pglite' ? database.dataDir : './.aisre',
       });
     }
+    case 'reference-app':
+      return runReferenceAppCommand(flags, (line) => process.stdout.write(`${line}\n`));
     case 'help':
     case '--help':
     case '-h':
