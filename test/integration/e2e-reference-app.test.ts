@@ -1,27 +1,24 @@
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Incident } from '../../src/incidents/incident.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { FaultName } from '../../src/reference-app/catalog.js';
-import { type ReferenceApp, startReferenceApp } from '../../src/reference-app/reference-app.js';
-import { freePort, type RealPrometheus, startRealPrometheus } from '../support/real-prometheus.js';
+import { type E2eWorld, startE2eWorld } from '../support/e2e-world.js';
 import {
   findCard,
   incidentDetail,
   listIncidents,
   responseUrl,
   type SlackFlow,
-  startSlackFlow,
 } from '../support/slack-flow.js';
 import { slashCommandBody } from '../support/slack-requests.js';
 import { TEST_DB_KIND } from '../support/test-database.js';
-import { ALERTMANAGER_TOKEN, API_TOKEN } from '../support/test-service.js';
+import { API_TOKEN } from '../support/test-service.js';
 
 // The whole story against real parts: the reference app, Debian's Prometheus and Alertmanager
 // with the shipped rules, aisre on a real database, and the Slack emulator. Nothing is faked
-// between the fault and the postmortem.
+// between the fault and the postmortem. Each fault runs in a world of its own (startE2eWorld).
 
-const RUNBOOKS = fileURLToPath(new URL('../../runbooks', import.meta.url));
 const RESPONDER = { kind: 'slack', userId: 'U0ALICE' } as const;
+/** A high-risk action waits for a second person. */
+const APPROVER = { kind: 'slack', userId: 'U0BOB' } as const;
 
 /** What each fault's story must end in: the alert, the conclusion and the action. */
 interface FaultStory {
@@ -40,11 +37,27 @@ const STORIES: FaultStory[] = [
     conclusion: 'prompt_regression',
     action: 'prompt.rollback',
   },
+  {
+    fault: 'stale_index',
+    alert: 'IndexStale',
+    layer: 'retrieval',
+    conclusion: 'index_stale',
+    action: 'http.webhook',
+  },
+  {
+    fault: 'embedding_swap',
+    alert: 'RetrievalHitRatioLow',
+    layer: 'retrieval',
+    conclusion: 'embedding_model_changed',
+    action: 'http.webhook',
+  },
 ];
 
-let app: ReferenceApp;
-let flow: SlackFlow;
-let prometheus: RealPrometheus;
+let world: E2eWorld | undefined;
+afterEach(async () => {
+  await world?.stop();
+  world = undefined;
+});
 
 /** Polls `read` until it returns something, or fails saying what it waited for. */
 async function waitFor<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
@@ -59,7 +72,7 @@ async function waitFor<T>(what: string, read: () => Promise<T | undefined>, time
 
 const seconds = (fromMs: number, toMs: number) => `${((toMs - fromMs) / 1000).toFixed(1)} s`;
 
-async function command(line: string, channelId: string): Promise<string> {
+async function command(flow: SlackFlow, line: string, channelId: string): Promise<string> {
   const reply = responseUrl(flow.emulator);
   const response = await flow.slack(
     slashCommandBody({ text: line, userId: RESPONDER.userId, channelId, responseUrl: reply.url }),
@@ -68,7 +81,7 @@ async function command(line: string, channelId: string): Promise<string> {
   return ((await reply.reply()).body as { text: string }).text;
 }
 
-async function postmortem(id: number): Promise<string | undefined> {
+async function postmortem(flow: SlackFlow, id: number): Promise<string | undefined> {
   const response = await fetch(`${flow.service.url}/api/incidents/${id}/postmortem.md`, {
     headers: { authorization: `Bearer ${API_TOKEN}` },
   });
@@ -76,83 +89,55 @@ async function postmortem(id: number): Promise<string | undefined> {
   return response.status === 200 ? body : undefined;
 }
 
-const incident = (id: number): Promise<Incident> => flow.service.aisre.incidents.get(id);
+/**
+ * Prometheus has loaded the shipped rules without errors, every alert carries the labels the
+ * incident and the runbook's action templates need, and a few healthy scrapes are in, with no
+ * alert firing: rates then have samples from before the fault.
+ */
+async function expectHealthyStart({ app, flow, prometheus }: E2eWorld): Promise<void> {
+  const rules = await waitFor('every rule to be evaluated', async () => {
+    const all = await prometheus.rules();
+    return all.length > 0 && all.every((rule) => rule.health === 'ok') ? all : undefined;
+  });
+  expect(rules.map((rule) => rule.name)).toContain('EvalPassRateLow');
+  expect(rules.filter((rule) => rule.lastError)).toEqual([]);
+  for (const rule of rules) {
+    expect(Object.keys(rule.labels ?? {}), rule.name).toEqual(
+      expect.arrayContaining([
+        'severity',
+        'layer',
+        'prompt',
+        'litellm_key',
+        'model_id',
+        'gen_ai_request_model',
+      ]),
+    );
+    expect(Object.keys(rule.annotations ?? {}), rule.name).toEqual(
+      expect.arrayContaining(['summary', 'runbook_url']),
+    );
+  }
+  expect(rules.find((rule) => rule.name === 'AgentStepsHigh')?.labels).toMatchObject({
+    layer: 'cost',
+    litellm_key: app.credentials.keys.agent,
+  });
+  await waitFor('three healthy scrapes', async () => {
+    const [sample] = await prometheus.query('count_over_time(llm_eval_pass_ratio[1m])');
+    return sample && Number(sample.value[1]) >= 3 ? sample : undefined;
+  });
+  expect(await prometheus.query('ALERTS')).toEqual([]);
+  expect(await listIncidents(flow.service)).toEqual([]);
+}
 
 describe(`end to end: reference app, real Prometheus and Alertmanager (${TEST_DB_KIND})`, () => {
-  beforeAll(async () => {
-    // The app posts each fault's change event to aisre, which starts after it (aisre needs the
-    // app's URLs and credentials): the target is filled in once aisre is up.
-    const aisreTarget = { url: 'http://127.0.0.1:9', token: API_TOKEN };
-    app = await startReferenceApp({ aisre: aisreTarget });
-    // aisre queries Prometheus, which alerts to aisre: Prometheus's port is chosen first.
-    const prometheusPort = await freePort();
-    flow = await startSlackFlow({
-      env: {
-        ...app.aisreEnv(),
-        PROMETHEUS_URL: `http://127.0.0.1:${prometheusPort}`,
-        AISRE_RUNBOOKS_DIR: RUNBOOKS,
-        AISRE_AUTO_DIAGNOSE: 'true',
-        // Long enough for Prometheus to scrape the app after the action (1 s) on a busy machine.
-        AISRE_ACTION_SETTLE: '3s',
-      },
-    });
-    aisreTarget.url = flow.service.url;
-    prometheus = await startRealPrometheus({
-      scrapeTarget: new URL(app.url).host,
-      aisreUrl: flow.service.url,
-      alertmanagerToken: ALERTMANAGER_TOKEN,
-      prometheusPort,
-    });
-  }, 60_000);
-
-  afterAll(async () => {
-    await prometheus?.stop();
-    await flow?.dispose();
-    await app?.close();
-  });
-
-  it('loads the shipped rules without errors and scrapes the healthy app without alerts', {
-    timeout: 60_000,
-  }, async () => {
-    const rules = await waitFor('every rule to be evaluated', async () => {
-      const all = await prometheus.rules();
-      return all.length > 0 && all.every((rule) => rule.health === 'ok') ? all : undefined;
-    });
-    expect(rules.map((rule) => rule.name)).toContain('EvalPassRateLow');
-    expect(rules.filter((rule) => rule.lastError)).toEqual([]);
-    // Every alert carries what the incident and the runbook's action templates need.
-    for (const rule of rules) {
-      expect(Object.keys(rule.labels ?? {}), rule.name).toEqual(
-        expect.arrayContaining([
-          'severity',
-          'layer',
-          'prompt',
-          'litellm_key',
-          'model_id',
-          'gen_ai_request_model',
-        ]),
-      );
-      expect(Object.keys(rule.annotations ?? {}), rule.name).toEqual(
-        expect.arrayContaining(['summary', 'runbook_url']),
-      );
-    }
-    expect(rules.find((rule) => rule.name === 'AgentStepsHigh')?.labels).toMatchObject({
-      layer: 'cost',
-      litellm_key: app.credentials.keys.agent,
-    });
-    // A few scrapes of healthy traffic, so rates have samples from before the fault.
-    await waitFor('three healthy scrapes', async () => {
-      const [sample] = await prometheus.query('count_over_time(llm_eval_pass_ratio[1m])');
-      return sample && Number(sample.value[1]) >= 3 ? sample : undefined;
-    });
-    expect(await prometheus.query('ALERTS')).toEqual([]);
-    expect(await listIncidents(flow.service)).toEqual([]);
-  });
-
   for (const story of STORIES) {
     it(`${story.fault}: alert, incident, diagnosis, action, recovery, resolution and postmortem`, {
       timeout: 180_000,
     }, async () => {
+      world = await startE2eWorld();
+      const { app, flow } = world;
+      const { incidents, actions, outbox } = flow.service.aisre;
+      await expectHealthyStart(world);
+
       // 1. The fault, with the change event its pipeline posts.
       const injectedAt = Date.now();
       const report = await app.injectFault(story.fault);
@@ -164,11 +149,12 @@ describe(`end to end: reference app, real Prometheus and Alertmanager (${TEST_DB
       );
       const id = opened.id;
       expect(opened.source).toBe('alertmanager');
-      const alerts = await flow.service.aisre.incidents.alerts(id);
-      expect(alerts.map((alert) => alert.labels.alertname)).toContain(story.alert);
-      const opening = await incident(id);
-      expect(opening).toMatchObject({ service: app.service, layerHint: story.layer });
-      await flow.service.aisre.outbox.drain();
+      await waitFor(`${story.alert} on the incident`, async () => {
+        const alerts = await incidents.alerts(id);
+        return alerts.some((alert) => alert.labels.alertname === story.alert) ? alerts : undefined;
+      });
+      expect(await incidents.get(id)).toMatchObject({ service: app.service, source: 'alertmanager' });
+      await outbox.drain();
       const slack = (await incidentDetail(flow.service, id)).slack;
       expect(slack).not.toBeNull();
       const channelId = slack!.channelId;
@@ -176,43 +162,46 @@ describe(`end to end: reference app, real Prometheus and Alertmanager (${TEST_DB
 
       // 3. The diagnosis, started by itself, concludes the layer from real PromQL.
       const diagnosed = await waitFor('the diagnosis to conclude', async () => {
-        const current = await incident(id);
+        const current = await incidents.get(id);
         return current.diagnosis?.conclusion ? current.diagnosis : undefined;
       });
       const diagnosedAt = Date.now();
       expect(diagnosed.conclusion).toMatchObject({ node: story.conclusion, layer: story.layer });
 
-      // 4. The recommended action is previewed and executed.
-      const recommendations = await flow.service.aisre.actions.recommendations(id);
+      // 4. The recommended action is previewed, executed (and approved, when high risk).
+      const recommendations = await actions.recommendations(id);
       const recommended = recommendations!.items[0]!;
       expect(recommended).toMatchObject({ actionId: story.action, error: null });
-      const preview = await flow.service.aisre.actions.preview(
+      const preview = await actions.preview(
         { incidentId: id, recommendation: { sessionId: recommendations!.sessionId, index: 0 } },
         RESPONDER,
       );
-      expect(preview.status).toBe('previewed');
-      const executed = await flow.service.aisre.actions.execute(preview.id, RESPONDER);
+      expect(preview.status, preview.error ?? '').toBe('previewed');
+      const executed = await actions.execute(preview.id, RESPONDER);
       expect(executed.accepted).toBe(true);
+      if (executed.run.status === 'awaiting_approval') {
+        expect((await actions.approve(preview.id, APPROVER)).accepted).toBe(true);
+      }
 
       // 5. Verification reads the metrics again, sees recovery, and marks the incident mitigated.
       const verified = await waitFor('the action to be verified', async () => {
-        const run = await flow.service.aisre.actions.get(preview.id);
+        const run = await actions.get(preview.id);
         return ['executing', 'verifying'].includes(run.status) ? undefined : run;
       });
       const recoveredAt = Date.now();
       expect(verified.status, JSON.stringify(verified.verification ?? verified.error)).toBe('recovered');
-      expect((await incident(id)).status).toBe('mitigated');
+      expect((await incidents.get(id)).status).toBe('mitigated');
 
-      // 6. The alert resolves (Alertmanager sends resolved), and the responder resolves the incident.
+      // 6. The alerts resolve (Alertmanager sends resolved), and the responder resolves the incident.
       await waitFor(
         'the alerts to resolve',
-        async () => (await incident(id)).allAlertsResolvedAt ?? undefined,
+        async () => (await incidents.get(id)).allAlertsResolvedAt ?? undefined,
       );
-      expect(await command('resolve', channelId)).toContain('resolved');
-      expect((await incident(id)).status).toBe('resolved');
+      expect(await command(flow, 'resolve', channelId)).toContain('resolved');
+      expect((await incidents.get(id)).status).toBe('resolved');
 
       // 7. The postmortem is drafted with the layer and the action taken.
-      const markdown = await waitFor('the postmortem draft', () => postmortem(id));
+      const markdown = await waitFor('the postmortem draft', () => postmortem(flow, id));
       expect(markdown).toContain(`**Layer:** ${story.layer}`);
       expect(markdown).toContain(story.action);
 
