@@ -8,6 +8,7 @@ import { KnexIncidentStore } from './stores/incident-store.js';
 import { KnexNotificationQueue } from './stores/notification-queue.js';
 import { KnexPostmortemStore } from './stores/postmortem-store.js';
 import { KnexTimelineStore } from './stores/timeline-store.js';
+import { TrailingWrites } from './stores/trailing-writes.js';
 
 /**
  * The knex implementation of UnitOfWork. `onCommitWithNotifications` fires after a commit that
@@ -21,11 +22,12 @@ export function createKnexUnitOfWork(db: Knex, onCommitWithNotifications: () => 
         for (const key of [...new Set(options.lockKeys ?? [])].sort()) {
           await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [key]);
         }
+        const trailing = new TrailingWrites(trx);
         const stores: Stores = {
           incidents: new KnexIncidentStore(trx),
           alerts: new KnexAlertStore(trx),
-          timeline: new KnexTimelineStore(trx),
-          notifications: new KnexNotificationQueue(trx, () => {
+          timeline: new KnexTimelineStore(trx, trailing),
+          notifications: new KnexNotificationQueue(trailing, () => {
             notified = true;
           }),
           changes: new KnexChangeEventStore(trx),
@@ -33,7 +35,9 @@ export function createKnexUnitOfWork(db: Knex, onCommitWithNotifications: () => 
           actions: new KnexActionRunStore(trx),
           postmortems: new KnexPostmortemStore(trx),
         };
-        return work(stores);
+        const value = await work(stores);
+        await trailing.flush();
+        return value;
       });
       if (notified) onCommitWithNotifications();
       return result;

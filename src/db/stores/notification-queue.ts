@@ -1,21 +1,18 @@
-import type { Knex } from 'knex';
 import type { NotificationIntent, NotificationQueue } from '../../incidents/ports.js';
+import type { TrailingWrites } from './trailing-writes.js';
 
-/** Writes notification intents into `slack_outbox` within the caller's transaction. */
+/**
+ * Writes notification intents into `slack_outbox` within the caller's transaction, with its
+ * other trailing writes when the work is done.
+ */
 export class KnexNotificationQueue implements NotificationQueue {
   constructor(
-    private readonly db: Knex | Knex.Transaction,
+    private readonly trailing: TrailingWrites,
     private readonly onEnqueue: () => void,
   ) {}
 
   async enqueue(incidentId: number, intent: NotificationIntent): Promise<void> {
-    // A pending update already renders the latest state when it runs, so another one adds nothing.
-    await this.db.raw(
-      `insert into slack_outbox (incident_id, kind, status, next_attempt_at, created_at)
-       values (?, ?, 'pending', now(), now())
-       on conflict (incident_id, kind) where status = 'pending' and kind = 'incident.updated' do nothing`,
-      [incidentId, intent.kind],
-    );
+    this.trailing.enqueue(incidentId, intent);
     this.onEnqueue();
   }
 }

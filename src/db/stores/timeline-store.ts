@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { NewTimelineEntry, TimelineEntry } from '../../incidents/incident.js';
 import type { TimelineStore } from '../../incidents/ports.js';
+import type { TrailingWrites } from './trailing-writes.js';
 
 interface TimelineRow {
   id: number;
@@ -12,12 +13,22 @@ interface TimelineRow {
   data: Record<string, unknown>;
 }
 
-/** The append-only incident timeline; the table itself refuses updates and deletes. */
+/**
+ * The append-only incident timeline; the table itself refuses updates and deletes. In a unit of
+ * work, entries are written with the work's other trailing writes when it is done.
+ */
 export class KnexTimelineStore implements TimelineStore {
-  constructor(private readonly db: Knex | Knex.Transaction) {}
+  constructor(
+    private readonly db: Knex | Knex.Transaction,
+    private readonly trailing?: TrailingWrites,
+  ) {}
 
   async append(incidentId: number, entries: readonly NewTimelineEntry[]): Promise<void> {
     if (entries.length === 0) return;
+    if (this.trailing) {
+      this.trailing.appendTimeline(incidentId, entries);
+      return;
+    }
     await this.db('incident_timeline').insert(
       entries.map((entry) => ({
         incident_id: incidentId,
@@ -31,6 +42,7 @@ export class KnexTimelineStore implements TimelineStore {
   }
 
   async list(incidentId: number): Promise<TimelineEntry[]> {
+    await this.trailing?.flush();
     const rows = await this.db<TimelineRow>('incident_timeline')
       .where({ incident_id: incidentId })
       .orderBy('id');
