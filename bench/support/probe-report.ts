@@ -90,7 +90,10 @@ export function readProbe(dir: string, segments: readonly string[]): ProbeReadin
   return {
     statements,
     calls,
-    transactions: statements.find((row) => row.sql === 'BEGIN;')?.calls ?? 0,
+    // A transaction that takes advisory locks sends them with its BEGIN.
+    transactions: statements
+      .filter((row) => /^BEGIN\b/.test(row.sql))
+      .reduce((sum, row) => sum + row.calls, 0),
     totalMs,
     meanRoundTripMs: round(totalMs / Math.max(1, calls), 3),
     eventLoopUtilization: round(activeMs / Math.max(1, elapsedMs), 3),

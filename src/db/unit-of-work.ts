@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Stores, UnitOfWork } from '../incidents/ports.js';
+import { lockedTransaction } from './locked-transaction.js';
 import { KnexActionRunStore } from './stores/action-run-store.js';
 import { KnexAlertStore } from './stores/alert-store.js';
 import { KnexChangeEventStore } from './stores/change-event-store.js';
@@ -18,10 +19,7 @@ export function createKnexUnitOfWork(db: Knex, onCommitWithNotifications: () => 
   return {
     async run(work, options = {}) {
       let notified = false;
-      const result = await db.transaction(async (trx) => {
-        for (const key of [...new Set(options.lockKeys ?? [])].sort()) {
-          await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [key]);
-        }
+      const result = await lockedTransaction(db, options.lockKeys ?? [], async (trx) => {
         const trailing = new TrailingWrites(trx);
         const stores: Stores = {
           incidents: new KnexIncidentStore(trx),
