@@ -1,5 +1,5 @@
 import { type Incident, incidentRef } from '../../incidents/incident.js';
-import { alertCounts, formatWhen, incidentSummaryLine, severityBadge, statusBadge } from './incident-card.js';
+import { formatWhen, incidentSummaryLine, severityBadge, statusBadge } from './incident-card.js';
 import { channelMention, escapeInline } from './mrkdwn.js';
 import { mrkdwn, type SlackMessage } from './types.js';
 
@@ -17,11 +17,13 @@ export function incidentAnnouncementMessage(view: IncidentAnnouncementView): Sla
   const { incident } = view;
   const headline = `${severityBadge(incident.severity)} · *${incidentRef(incident)}* · ${escapeInline(incident.title, 300)}`;
   const facts = [statusBadge(incident.status)];
-  if (incident.alertsFiring + incident.alertsResolved > 0) facts.push(alertCounts(incident));
+  // No live tallies here: in a storm they would edit every post in the shared channel every few
+  // seconds. The card in the incident's channel carries them; this says only when all are over.
+  if (incident.alertsFiring === 0 && incident.alertsResolved > 0) facts.push('all alerts resolved');
   if (view.channelId) facts.push(`Join ${channelMention(view.channelId)}`);
   const service = incident.service ? ` · service ${escapeInline(incident.service, 80)}` : '';
   return {
-    text: incidentSummaryLine(incident),
+    text: incidentSummaryLine(incident, { counts: false }),
     blocks: [
       { type: 'section', text: mrkdwn(`${headline}\n${facts.join(' · ')}`) },
       { type: 'context', elements: [mrkdwn(`Opened ${formatWhen(incident.createdAt)}${service}`)] },

@@ -105,12 +105,16 @@ export function formatWhen(at: Date): string {
   return `<!date^${epoch}^{date_num} {time} ({ago})|${utcTime(at)}>`;
 }
 
-/** The one-line summary used as notification text: `🔴 SEV1 INC-42 triggered: Title · 3 firing`. */
-export function incidentSummaryLine(incident: Incident): string {
-  const counts = incident.alertsFiring + incident.alertsResolved > 0 ? ` · ${alertCounts(incident)}` : '';
+/**
+ * The one-line summary used as notification text: `🔴 SEV1 INC-42 triggered: Title · 3 firing`;
+ * without the tallies when `counts` is false.
+ */
+export function incidentSummaryLine(incident: Incident, { counts = true } = {}): string {
+  const tallies =
+    counts && incident.alertsFiring + incident.alertsResolved > 0 ? ` · ${alertCounts(incident)}` : '';
   return (
     `${severityBadge(incident.severity)} ${incidentRef(incident)} ${incident.status}: ` +
-    `${escapeInline(incident.title, 200)}${counts}`
+    `${escapeInline(incident.title, 200)}${tallies}`
   );
 }
 

@@ -36,12 +36,25 @@ function manyIncidents(count: number): Incident[] {
 }
 
 describe('incidentAnnouncementMessage', () => {
-  it('shows severity, reference, title, status, counts and the incident channel', () => {
+  it('shows severity, reference, title, status and the incident channel', () => {
     const message = incidentAnnouncementMessage({ incident: makeIncident(), channelId: 'C0INC42' });
     const text = renderMessageAsText(message);
     expect(text).toContain('🔴 SEV1 · INC-42 · Guardrail blocks all answers');
-    expect(text).toContain('🚨 Triggered · 3 firing · 1 resolved · Join #C0INC42');
+    expect(text).toContain('🚨 Triggered · Join #C0INC42');
     expect(message.text).toContain('INC-42');
+  });
+
+  it('leaves live alert tallies to the card, so a storm does not keep editing the shared channel', () => {
+    const firing = incidentAnnouncementMessage({
+      incident: makeIncident({ alertsFiring: 7 }),
+      channelId: null,
+    });
+    expect(firing).toEqual(incidentAnnouncementMessage({ incident: makeIncident(), channelId: null }));
+    const over = incidentAnnouncementMessage({
+      incident: makeIncident({ alertsFiring: 0, alertsResolved: 4 }),
+      channelId: null,
+    });
+    expect(renderMessageAsText(over)).toContain('all alerts resolved');
   });
 
   it('leaves out the channel until it exists and escapes the title', () => {
