@@ -30,7 +30,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
+import { openDatabase } from '../src/db/database.js';
 import type { ServiceProcess } from '../test/support/service-process.js';
 import { type SlackEmulator, startSlackEmulator } from '../test/support/slack-emulator.js';
 import { createTestDatabase } from '../test/support/test-database.js';
@@ -49,7 +49,8 @@ import {
 import { KeepAliveClient } from './support/http.js';
 import { probeLaunch, readProbe } from './support/probe-report.js';
 import { countBy, cpuBetween, cpuSnapshot, type LatencySummary, round, summarize } from './support/stats.js';
-import { type Delivery, type DeliveryKind, occurrenceKey, Workload } from './support/workload.js';
+import { databaseFailures, slackStats, verifyDatabase } from './support/verify.js';
+import { type Delivery, type DeliveryKind, Workload } from './support/workload.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
@@ -442,122 +443,6 @@ async function openLoop(
   };
 }
 
-async function verifyDatabase(url: string, workload: Workload) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const sql = await client.query<{ rows: number; distinct: number }>(
-      `select count(*)::int as rows, count(distinct (receiver, fingerprint, starts_at))::int as distinct
-         from alert_occurrences`,
-    );
-    const { rows, distinct } = sql.rows[0]!;
-    const stored = new Map<string, string>();
-    const occurrences = await client.query<{
-      receiver: string;
-      fingerprint: string;
-      starts_at: Date;
-      status: string;
-    }>('select receiver, fingerprint, starts_at, status from alert_occurrences');
-    for (const row of occurrences.rows) {
-      stored.set(occurrenceKey(row.receiver, row.fingerprint, row.starts_at.getTime()), row.status);
-    }
-    let lost = 0;
-    let statusMismatches = 0;
-    for (const [key, status] of workload.expected) {
-      const actual = stored.get(key);
-      if (actual === undefined) lost += 1;
-      else if (actual !== status) statusMismatches += 1;
-    }
-    let unexpected = 0;
-    for (const key of stored.keys()) if (!workload.expected.has(key)) unexpected += 1;
-
-    const groups = await client.query<{ receiver: string; group_key: string; incidents: number }>(
-      `select receiver, group_key, count(*)::int as incidents from incidents group by receiver, group_key`,
-    );
-    const incidentsByGroup = new Map(
-      groups.rows.map((row) => [`${row.receiver}\u0000${row.group_key}`, row]),
-    );
-    const incidents = groups.rows.reduce((sum, row) => sum + row.incidents, 0);
-    const groupsWithoutIncident = [...workload.openedGroups].filter(
-      (key) => !incidentsByGroup.has(key),
-    ).length;
-    const groupsWithSeveralIncidents = groups.rows.filter((row) => row.incidents > 1).length;
-    const counters = await client.query<{ mismatched: number }>(
-      `select count(*)::int as mismatched
-         from incidents i
-         left join (select incident_id,
-                           count(*) filter (where status = 'firing') as firing,
-                           count(*) filter (where status = 'resolved') as resolved
-                      from alert_occurrences group by incident_id) a on a.incident_id = i.id
-        where i.alerts_firing <> coalesce(a.firing, 0) or i.alerts_resolved <> coalesce(a.resolved, 0)`,
-    );
-    const outbox = await client.query<{ status: string; kind: string; n: number }>(
-      'select status, kind, count(*)::int as n from slack_outbox group by status, kind order by status, kind',
-    );
-    const timeline = await client.query<{ kind: string; n: number }>(
-      'select kind, count(*)::int as n from incident_timeline group by kind order by kind',
-    );
-    return {
-      expectedOccurrences: workload.expected.size,
-      storedRows: rows,
-      storedDistinct: distinct,
-      lost,
-      duplicated: rows - distinct,
-      unexpected,
-      statusMismatches,
-      groupsSent: workload.openedGroups.size,
-      incidents,
-      groupsWithoutIncident,
-      groupsWithSeveralIncidents,
-      incidentCountersMismatched: counters.rows[0]!.mismatched,
-      outbox: Object.fromEntries(outbox.rows.map((row) => [`${row.kind}/${row.status}`, row.n])),
-      timeline: Object.fromEntries(timeline.rows.map((row) => [row.kind, row.n])),
-    };
-  } finally {
-    await client.end();
-  }
-}
-
-function slackStats(emulator: SlackEmulator, incidents: number) {
-  const byMethod = countBy(emulator.calls, (call) => call.method);
-  const perIncident = Object.fromEntries(
-    Object.entries(byMethod).map(([method, n]) => [method, round(n / Math.max(1, incidents))]),
-  );
-  const outcomes = countBy(emulator.calls, (call) => {
-    if (call.status === null) return 'dropped';
-    const body = call.response as { ok?: boolean; error?: string } | null;
-    return body?.ok ? `${call.status} ok` : `${call.status} ${body?.error ?? 'error'}`;
-  });
-  // Updates of one message must be spaced by ~1 s (coalesced), whatever the alert rate.
-  const updates = new Map<string, number[]>();
-  for (const call of emulator.calls) {
-    if (call.method !== 'chat.update') continue;
-    const key = `${String(call.args.channel)}/${String(call.args.ts)}`;
-    const times = updates.get(key) ?? [];
-    times.push(call.at);
-    updates.set(key, times);
-  }
-  let minGapMs = Number.POSITIVE_INFINITY;
-  let maxUpdatesPerMessage = 0;
-  for (const times of updates.values()) {
-    maxUpdatesPerMessage = Math.max(maxUpdatesPerMessage, times.length);
-    for (let i = 1; i < times.length; i++) minGapMs = Math.min(minGapMs, times[i]! - times[i - 1]!);
-  }
-  const first = emulator.calls[0]?.at ?? 0;
-  const last = emulator.calls.at(-1)?.at ?? 0;
-  return {
-    calls: emulator.calls.length,
-    callsPerIncident: round(emulator.calls.length / Math.max(1, incidents)),
-    byMethod,
-    perIncident,
-    outcomes,
-    messagesUpdated: updates.size,
-    maxUpdatesPerMessage,
-    minGapBetweenUpdatesOfOneMessageMs: Number.isFinite(minGapMs) ? minGapMs : null,
-    slackActivitySeconds: round((last - first) / 1000, 1),
-  };
-}
-
 /** What bench/support/probe.ts saw during one phase, per accepted delivery where it helps. */
 function probeSummary(probeDir: string, segment: string, accepted: number) {
   const probe = readProbe(probeDir, [segment]);
@@ -668,7 +553,8 @@ async function main(cleanups: Array<() => Promise<unknown>>): Promise<number> {
 
   log(`waiting for the Slack outbox to drain (up to ${options.drainTimeout} s)`);
   const drain = await waitForOutbox(service.url, options.drainTimeout * 1000);
-  const db = await verifyDatabase(databaseUrl, workload);
+  const handle = await openDatabase(database.config, { poolMax: 1 });
+  const db = await verifyDatabase(handle.knex, workload).finally(() => handle.close());
   const slack = slackStats(emulator, db.incidents);
 
   const stopped = await stop();
@@ -691,17 +577,7 @@ async function main(cleanups: Array<() => Promise<unknown>>): Promise<number> {
       warnings.push(`${name}: other processes used ${phase.otherCores} cores; its figures are skewed`);
     }
   }
-  const failures: string[] = [];
-  if (db.lost > 0) failures.push(`${db.lost} accepted occurrences are not stored`);
-  if (db.duplicated > 0) failures.push(`${db.duplicated} occurrences are stored more than once`);
-  if (db.unexpected > 0) failures.push(`${db.unexpected} stored occurrences were never accepted`);
-  if (db.statusMismatches > 0) failures.push(`${db.statusMismatches} occurrences have the wrong status`);
-  if (db.incidents !== db.groupsSent || db.groupsWithoutIncident > 0 || db.groupsWithSeveralIncidents > 0) {
-    failures.push(`${db.incidents} incidents for ${db.groupsSent} groups`);
-  }
-  if (db.incidentCountersMismatched > 0) {
-    failures.push(`${db.incidentCountersMismatched} incidents count their alerts wrongly`);
-  }
+  const failures = databaseFailures(db);
   if (intakeReported.newOccurrences !== db.storedRows) {
     failures.push(`aisre reported ${intakeReported.newOccurrences} new occurrences, ${db.storedRows} stored`);
   }

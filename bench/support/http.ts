@@ -57,3 +57,36 @@ export class KeepAliveClient {
     this.agent.destroy();
   }
 }
+
+/**
+ * POSTs `body` on a connection of its own and hangs up `afterMs` after sending it, answer or not,
+ * as a sender whose request timed out does (Alertmanager then retries the same body). The
+ * server may or may not have stored it by then.
+ */
+export function postAndHangUp(
+  baseUrl: string,
+  path: string,
+  headers: Record<string, string>,
+  body: Buffer,
+  afterMs: number,
+): Promise<void> {
+  const url = new URL(baseUrl);
+  return new Promise((resolve) => {
+    const req = request({
+      agent: false,
+      host: url.hostname,
+      port: Number(url.port),
+      method: 'POST',
+      path,
+      headers: { ...headers, 'content-type': 'application/json', 'content-length': body.length },
+    });
+    req.on('response', (res) => res.resume());
+    req.on('error', () => {});
+    req.end(body, () =>
+      setTimeout(() => {
+        req.destroy();
+        resolve();
+      }, afterMs),
+    );
+  });
+}

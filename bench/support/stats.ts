@@ -151,3 +151,20 @@ export async function machineBusyCores(ms = 1000): Promise<number> {
   const end = machineCpuMs();
   return round((end.busy - start.busy) / ms);
 }
+
+/**
+ * A process's resident memory from /proc/<pid>/status, in MiB: `rss` now and `hwm`, the most it
+ * ever held. Undefined once the process is gone or where /proc is unavailable.
+ */
+export function processMemory(pid: number): { rss: number; hwm: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
+    const rss = kb('VmRSS');
+    return Number.isFinite(rss)
+      ? { rss: round(rss / 1024, 1), hwm: round(kb('VmHWM') / 1024, 1) }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

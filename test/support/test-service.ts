@@ -99,3 +99,23 @@ export async function startTestService(
   };
   return service;
 }
+
+/**
+ * The environment that runs aisre as a child process (`startServiceProcess`) on `database`,
+ * wired to the Slack emulator, with this file's tokens; tests add their own on top.
+ */
+export function serviceProcessEnv(database: TestDatabase, slack: SlackEmulator): Record<string, string> {
+  return {
+    ...database.env,
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    SLACK_INCIDENTS_CHANNEL: INCIDENTS_CHANNEL,
+    SLACK_APP_TOKEN: '',
+    SLACK_RESPONDERS: '',
+    ALERTMANAGER_TOKEN,
+    ALERTMANAGER_ALLOW_UNAUTHENTICATED: '',
+    AISRE_API_TOKEN: API_TOKEN,
+    LOG_LEVEL: 'warn',
+  };
+}
