@@ -195,6 +195,7 @@ const envSchema = z.object({
   LITELLM_API_KEY: optionalString,
   AISRE_WEBHOOKS: webhooks,
   AISRE_ACTION_SETTLE: durationVariable('2m'),
+  AISRE_ACTION_VERIFY_WINDOW: durationVariable('20m'),
   AISRE_ACTION_LEASE: durationVariable('30s'),
   AISRE_ACTION_EXECUTORS: slackIdList('US'),
   AISRE_ACTION_APPROVERS: slackIdList('US'),
@@ -278,8 +279,10 @@ export interface Config {
     langfuse: { url: string; publicKey: string; secretKey: string } | undefined;
     litellm: { url: string; apiKey: string | undefined } | undefined;
     webhooks: Readonly<Record<string, { url: string; secret: string }>>;
-    /** How long after an action its recovery is checked. */
+    /** How long after an action its recovery is first checked. */
     settleMs: number;
+    /** How long after the first check recovery may still show before the run counts as not recovered. */
+    verifyWindowMs: number;
     /** How long a process's claim on an executing action lasts unrenewed; after a crash, the wait before another takes over. */
     leaseMs: number;
     /** Slack user or user-group ids allowed to execute actions; empty means every responder. */
@@ -373,6 +376,7 @@ export function loadConfig(overrides: Record<string, string | undefined> = {}): 
       litellm: e.LITELLM_URL ? { url: e.LITELLM_URL, apiKey: e.LITELLM_API_KEY } : undefined,
       webhooks: e.AISRE_WEBHOOKS,
       settleMs: parseDuration(e.AISRE_ACTION_SETTLE),
+      verifyWindowMs: parseDuration(e.AISRE_ACTION_VERIFY_WINDOW),
       leaseMs: parseDuration(e.AISRE_ACTION_LEASE),
       executors: e.AISRE_ACTION_EXECUTORS,
       approvers: e.AISRE_ACTION_APPROVERS,

@@ -185,6 +185,7 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
     clock,
     logger: logger.child({ component: 'actions' }),
     settleMs: config.actions.settleMs,
+    verifyWindowMs: config.actions.verifyWindowMs,
     leaseMs: config.actions.leaseMs,
   });
   const sync = new IncidentSlackSync({

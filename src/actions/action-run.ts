@@ -7,8 +7,9 @@ import type { ActionOutcome, RecordedRequest } from './action-type.js';
  * - `previewed`: the dry run is shown; nobody has asked to execute it yet;
  * - `awaiting_approval`: a high-risk run someone asked to execute; a second person must approve;
  * - `executing`: claimed for execution; exactly one process works on it under a lease;
- * - `verifying`: executed; its recovery is checked at `verifyAt`;
- * - `recovered` / `not_recovered`: what the checks said after the settle time;
+ * - `verifying`: executed; its recovery is checked at `verifyAt`, and again until the checks
+ *   pass or the verification window ends (`verification` holds the latest check meanwhile);
+ * - `recovered` / `not_recovered`: what the checks finally said;
  * - `unverified`: executed, but there were no checks to confirm recovery;
  * - `failed`: the dry run or the execution failed (see `error`);
  * - `rejected`: an approver said no; `cancelled`: the requester withdrew it.
@@ -96,6 +97,7 @@ export type AuditEvent =
   | 'request'
   | 'executed'
   | 'failed'
+  | 'rechecking'
   | 'verified';
 
 export interface AuditEntry {

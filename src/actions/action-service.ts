@@ -42,8 +42,13 @@ export interface ActionServiceDeps {
   checks: CheckRunner;
   clock: Clock;
   logger: Logger;
-  /** How long after execution recovery is verified. */
+  /** How long after execution recovery is first checked. */
   settleMs: number;
+  /**
+   * How long after the first check the checks are repeated while they fail: a rate over a
+   * 15-minute window still holds the fault for up to 15 minutes after the fix. 0 checks once.
+   */
+  verifyWindowMs?: number;
   /** How long a process's claim on a run lasts without renewal; a dead process's claim runs out. */
   leaseMs: number;
   /** The longest a dry run, execution or verification may take. */
@@ -83,6 +88,8 @@ export interface ActionCommandResult {
 const DEFAULT_RUN_TIMEOUT_MS = 120_000;
 const CLAIM_BATCH = 10;
 const SHUTDOWN_GRACE_MS = 5_000;
+/** While recovery has not shown, the checks run again every settle period, at most this far apart. */
+const MAX_RECHECK_MS = 30_000;
 
 function who(actor: Actor | string): string {
   const ref = typeof actor === 'string' ? actor : actorRef(actor);
@@ -799,9 +806,34 @@ export class ActionService {
     if (this.shutdown.signal.aborted) return;
     const at = this.deps.clock.now();
     const verification = verificationOf(results, at);
+    const recheckAt = this.recheckAt(run, verification, at);
     await this.deps.uow.run(async (stores) => {
       const current = await this.lock(stores, run.id);
       if (current.status !== 'verifying') return;
+      if (recheckAt) {
+        await stores.actions.update(run.id, {
+          verification,
+          verifyAt: recheckAt,
+          leaseUntil: null,
+          updatedAt: at,
+        });
+        // The timeline says once that recovery has not shown yet; the audit keeps every check.
+        const first = current.verification === null;
+        await this.log(stores, run, at, {
+          actor: 'system',
+          event: 'rechecking',
+          data: { result: verification },
+          ...(first
+            ? {
+                timeline: {
+                  kind: 'action.rechecking',
+                  summary: `${describeRun(run)}: not recovered yet (${verification.summary}); checking again until ${this.verifyDeadline(run)?.toISOString().slice(11, 16)} UTC`,
+                },
+              }
+            : {}),
+        });
+        return;
+      }
       await stores.actions.update(run.id, {
         status: verification.status,
         verification,
@@ -822,6 +854,20 @@ export class ActionService {
         await this.markMitigated(stores, run, at);
       }
     });
+  }
+
+  /** When a run executed at `executedAt` stops being checked again. */
+  private verifyDeadline(run: ActionRun): Date | null {
+    if (!run.executedAt) return null;
+    return new Date(run.executedAt.getTime() + this.deps.settleMs + (this.deps.verifyWindowMs ?? 0));
+  }
+
+  /** The next check of a run not recovered yet, or null when this check is the final word. */
+  private recheckAt(run: ActionRun, verification: ActionVerification, at: Date): Date | null {
+    if (verification.status !== 'not_recovered') return null;
+    const deadline = this.verifyDeadline(run);
+    const next = new Date(at.getTime() + Math.max(1000, Math.min(this.deps.settleMs, MAX_RECHECK_MS)));
+    return deadline && next <= deadline ? next : null;
   }
 
   private async verificationChecks(

@@ -146,6 +146,7 @@ export type TimelineKind =
   | 'action.cancelled'
   | 'action.executed'
   | 'action.failed'
+  | 'action.rechecking'
   | 'action.verified'
   | 'postmortem.drafted';
 

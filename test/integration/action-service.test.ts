@@ -264,6 +264,38 @@ describe('runbook actions', () => {
     expect(stand.litellm.key(AGENT_KEY)?.rpm_limit).toBe(1000);
   });
 
+  it('checks again while recovery has not shown, and calls it recovered once it does', async () => {
+    const { svc, stand } = await start({ AISRE_ACTION_VERIFY_WINDOW: '1m' });
+    const { incidentId, sessionId } = await concluded(svc);
+    const run = await svc.aisre.actions.preview(
+      { incidentId, recommendation: { sessionId, index: 0 } },
+      ALICE,
+    );
+    await svc.aisre.actions.execute(run.id, ALICE);
+    await svc.aisre.actions.settled();
+    await verifyNow(svc);
+    const waiting = await svc.aisre.actions.get(run.id);
+    expect(waiting).toMatchObject({ status: 'verifying', verification: { status: 'not_recovered' } });
+    expect(waiting.verifyAt!.getTime()).toBeGreaterThan(Date.now());
+    expect((await svc.aisre.incidents.get(incidentId)).status).not.toBe('mitigated');
+    // Not due yet: nothing runs early.
+    await verifyNow(svc);
+    expect(await events(svc, run.id)).toEqual(expect.arrayContaining(['rechecking']));
+    expect((await events(svc, run.id)).filter((event) => event === 'rechecking')).toHaveLength(1);
+
+    stand.evalsHealthy(true);
+    await new Promise((resolve) => setTimeout(resolve, waiting.verifyAt!.getTime() - Date.now() + 50));
+    await verifyNow(svc);
+    expect(await svc.aisre.actions.get(run.id)).toMatchObject({
+      status: 'recovered',
+      verification: { summary: '1 of 1 checks pass' },
+    });
+    expect((await svc.aisre.incidents.get(incidentId)).status).toBe('mitigated');
+    const timeline = (await svc.aisre.incidents.timeline(incidentId)).map((entry) => entry.kind);
+    expect(timeline.filter((kind) => kind === 'action.rechecking')).toHaveLength(1);
+    expect(timeline).toContain('action.verified');
+  });
+
   it('runs a low-risk action marked auto without a click, once', async () => {
     const { svc, stand } = await start({}, { autoRollback: true });
     const { incidentId } = await concluded(svc);

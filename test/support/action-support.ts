@@ -99,6 +99,8 @@ export async function startActionStand(options: { autoRollback?: boolean } = {})
       LITELLM_API_KEY: litellm.masterKey,
       AISRE_WEBHOOKS: JSON.stringify({ reindex: { url: webhook.url, secret: WEBHOOK_SECRET } }),
       AISRE_ACTION_SETTLE: '0s',
+      // One check decides, unless a test is about checking again.
+      AISRE_ACTION_VERIFY_WINDOW: '0s',
     },
     close: async () => {
       await Promise.all([langfuse.close(), litellm.close(), webhook.close(), prometheus.close()]);

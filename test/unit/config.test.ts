@@ -130,6 +130,7 @@ describe('loadConfig', () => {
       litellm: { url: 'http://litellm.local:4000', apiKey: 'sk-master-1234' },
       webhooks: { reindex: { url: 'https://jobs.local/reindex', secret: '0123456789abcdef' } },
       settleMs: 90_000,
+      verifyWindowMs: 1_200_000,
       leaseMs: 30_000,
       executors: ['U0ALICE', 'S0ONCALL'],
       approvers: ['S0LEADS'],
