@@ -1,25 +1,41 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { access, constants, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openMetricsHistory, type Scrape } from './history.js';
 
-/** The Debian binaries the end-to-end suite runs (`apt-get install prometheus prometheus-alertmanager`). */
-export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus';
-export const ALERTMANAGER_BIN = process.env.ALERTMANAGER_BIN ?? '/usr/bin/prometheus-alertmanager';
+/** Where Debian's packages put the binaries (`apt-get install prometheus prometheus-alertmanager`). */
+export interface PrometheusBinaries {
+  prometheus: string;
+  alertmanager: string;
+  /** Backfills history; ships with the prometheus package. */
+  promtool: string;
+}
 
-/** The alert rules shipped for the reference app, which the suite loads as they are. */
-export const REFERENCE_APP_RULES = fileURLToPath(
-  new URL('../../deploy/prometheus/reference-app-rules.yml', import.meta.url),
-);
+export const DEBIAN_BINARIES: PrometheusBinaries = {
+  prometheus: '/usr/bin/prometheus',
+  alertmanager: '/usr/bin/prometheus-alertmanager',
+  promtool: '/usr/bin/promtool',
+};
+
+/**
+ * The alert rules shipped for the reference app, loaded as they are: `deploy/` next to `src/`
+ * when run from source, one level further up from the compiled `dist/src/`.
+ */
+export const REFERENCE_APP_RULES =
+  ['../../deploy', '../../../deploy']
+    .map((dir) => fileURLToPath(new URL(`${dir}/prometheus/reference-app-rules.yml`, import.meta.url)))
+    .find((file) => existsSync(file)) ?? 'deploy/prometheus/reference-app-rules.yml';
 
 const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 /** Lines of a process's output kept for the error message when it fails to start. */
 const KEPT_OUTPUT_LINES = 40;
 
-export interface RealPrometheusOptions {
+export interface PrometheusStackOptions {
   /** `host:port` of the reference app, scraped every second. */
   scrapeTarget: string;
   /** aisre's base URL: Alertmanager posts to `{aisreUrl}/alertmanager`. */
@@ -29,6 +45,12 @@ export interface RealPrometheusOptions {
   /** Prometheus's port, when aisre must know its URL before it starts (see `freePort`). */
   prometheusPort?: number;
   rulesFile?: string;
+  binaries?: PrometheusBinaries;
+  /**
+   * Samples written into Prometheus's storage before it starts (promtool's OpenMetrics
+   * backfill), e.g. a healthy day-ago window from `healthyHistory` so `offset 1d` has a baseline.
+   */
+  history?: readonly Scrape[];
 }
 
 /** One sample of an instant vector, as Prometheus's HTTP API answers it (the value is a string). */
@@ -49,7 +71,7 @@ export interface PromRule {
 }
 
 /** A running Prometheus and Alertmanager on 127.0.0.1, in temporary directories. */
-export interface RealPrometheus {
+export interface PrometheusStack {
   prometheusUrl: string;
   alertmanagerUrl: string;
   /** Runs an instant PromQL query and returns its vector. */
@@ -72,10 +94,10 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** Whether both binaries are installed; the suite is skipped-with-an-error rather than faked without them. */
-export async function missingBinaries(): Promise<string[]> {
+/** The binaries that are not installed (or not executable), none when the stack can start. */
+export async function missingPrometheusBinaries(binaries = DEBIAN_BINARIES): Promise<string[]> {
   const missing: string[] = [];
-  for (const bin of [PROMETHEUS_BIN, ALERTMANAGER_BIN]) {
+  for (const bin of Object.values(binaries)) {
     try {
       await access(bin, constants.X_OK);
     } catch {
@@ -132,7 +154,7 @@ async function terminate(child: Child): Promise<void> {
 }
 
 function prometheusConfig(
-  options: RealPrometheusOptions,
+  options: PrometheusStackOptions,
   alertmanagerAddress: string,
   rules: string,
 ): string {
@@ -144,7 +166,7 @@ function prometheusConfig(
   });
 }
 
-function alertmanagerConfig(options: RealPrometheusOptions): string {
+function alertmanagerConfig(options: PrometheusStackOptions): string {
   return JSON.stringify({
     route: {
       receiver: 'aisre',
@@ -169,20 +191,30 @@ function alertmanagerConfig(options: RealPrometheusOptions): string {
   });
 }
 
+/** Runs a command to its end; rejects with its output when it fails. */
+async function run(name: string, bin: string, args: string[]): Promise<void> {
+  const child = launch(name, bin, args);
+  const code = await new Promise<number | null>((resolve) => {
+    child.process.once('error', () => resolve(null));
+    child.process.once('exit', (exitCode) => resolve(exitCode));
+  });
+  if (code !== 0) throw new Error(`${name} failed (exit ${code ?? 'none'}):\n${child.output.join('\n')}`);
+}
+
 /**
  * Starts Debian's Prometheus and Alertmanager as child processes on 127.0.0.1, with explicit
  * ports and temporary data directories: Prometheus scrapes the reference app and evaluates
  * `rulesFile` every second and alerts to the Alertmanager, which posts to aisre with bearer auth
- * and send_resolved. Resolves once both answer /-/ready. Throws, naming the apt packages, when
- * the binaries are missing.
+ * and send_resolved. With `history`, promtool first writes it into Prometheus's storage.
+ * Resolves once both answer /-/ready. Throws, naming the apt packages, when a binary is missing.
  */
-export async function startRealPrometheus(options: RealPrometheusOptions): Promise<RealPrometheus> {
-  const missing = await missingBinaries();
+export async function startPrometheusStack(options: PrometheusStackOptions): Promise<PrometheusStack> {
+  const binaries = options.binaries ?? DEBIAN_BINARIES;
+  const missing = await missingPrometheusBinaries(binaries);
   if (missing.length > 0) {
     throw new Error(
-      `${missing.join(' and ')} not found: the end-to-end suite runs real Prometheus and Alertmanager. ` +
-        'Install them with: apt-get install prometheus prometheus-alertmanager ' +
-        '(or set PROMETHEUS_BIN / ALERTMANAGER_BIN)',
+      `${missing.join(' and ')} not found: this runs real Prometheus and Alertmanager. ` +
+        'Install them with: apt-get install prometheus prometheus-alertmanager',
     );
   }
   const dir = await mkdtemp(path.join(tmpdir(), 'aisre-prometheus-'));
@@ -207,7 +239,20 @@ export async function startRealPrometheus(options: RealPrometheusOptions): Promi
       prometheusConfig(options, alertmanagerAddress, options.rulesFile ?? REFERENCE_APP_RULES),
     );
 
-    const alertmanager = launch('Alertmanager', ALERTMANAGER_BIN, [
+    const storage = path.join(dir, 'prometheus-data');
+    if (options.history && options.history.length > 0) {
+      const backfill = path.join(dir, 'history.om');
+      await writeFile(backfill, openMetricsHistory(options.history));
+      await run('promtool backfill', binaries.promtool, [
+        'tsdb',
+        'create-blocks-from',
+        'openmetrics',
+        backfill,
+        storage,
+      ]);
+    }
+
+    const alertmanager = launch('Alertmanager', binaries.alertmanager, [
       `--config.file=${amConfig}`,
       `--storage.path=${path.join(dir, 'alertmanager-data')}`,
       `--web.listen-address=${alertmanagerAddress}`,
@@ -216,9 +261,9 @@ export async function startRealPrometheus(options: RealPrometheusOptions): Promi
       `--web.external-url=${alertmanagerUrl}`,
     ]);
     children.push(alertmanager);
-    const prometheus = launch('Prometheus', PROMETHEUS_BIN, [
+    const prometheus = launch('Prometheus', binaries.prometheus, [
       `--config.file=${promConfig}`,
-      `--storage.tsdb.path=${path.join(dir, 'prometheus-data')}`,
+      `--storage.tsdb.path=${storage}`,
       `--web.listen-address=127.0.0.1:${prometheusPort}`,
       `--web.external-url=${prometheusUrl}`,
     ]);

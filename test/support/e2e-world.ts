@@ -1,22 +1,47 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import { healthyHistory } from '../../src/reference-app/history.js';
+import {
+  freePort,
+  type PrometheusStack,
+  startPrometheusStack,
+} from '../../src/reference-app/prometheus-stack.js';
 import { type ReferenceApp, startReferenceApp } from '../../src/reference-app/reference-app.js';
-import { freePort, type RealPrometheus, startRealPrometheus } from './real-prometheus.js';
 import { type SlackFlow, startSlackFlow } from './slack-flow.js';
 import { ALERTMANAGER_TOKEN, API_TOKEN } from './test-service.js';
 
-const RUNBOOKS = fileURLToPath(new URL('../../runbooks', import.meta.url));
+const RUNBOOK = fileURLToPath(new URL('../../runbooks/ai-incident.yaml', import.meta.url));
+const DAY_MS = 86_400_000;
+const MINUTE_MS = 60_000;
 
 /**
  * One end-to-end world: the reference app, aisre (fresh database, Slack emulator, the shipped
- * runbooks, diagnosis on by itself) and real Prometheus and Alertmanager with the shipped rules.
+ * runbook, diagnosis on by itself) and real Prometheus and Alertmanager with the shipped rules.
  * Each fault gets a world of its own, so no earlier fault's change events or counters mislead
  * its diagnosis.
  */
 export interface E2eWorld {
   app: ReferenceApp;
   flow: SlackFlow;
-  prometheus: RealPrometheus;
+  prometheus: PrometheusStack;
   stop(): Promise<void>;
+}
+
+/**
+ * The shipped runbook with one change: rates over 1 minute instead of 15. The app changes state
+ * in seconds, and a 15-minute rate would still hold the fault minutes after the fix, so recovery
+ * could not be seen within a test. Queries, thresholds and the tree are the shipped ones.
+ */
+async function runbookWithShortWindow(dir: string): Promise<string> {
+  const doc = parseDocument(await readFile(RUNBOOK, 'utf8'));
+  doc.setIn(['vars', 'window'], '1m');
+  const runbooks = path.join(dir, 'runbooks');
+  await mkdir(runbooks);
+  await writeFile(path.join(runbooks, 'ai-incident.yaml'), doc.toString());
+  return runbooks;
 }
 
 /** Starts an end-to-end world; see E2eWorld. Everything started is stopped again if a part fails. */
@@ -26,6 +51,8 @@ export async function startE2eWorld(): Promise<E2eWorld> {
     for (const stopOne of stops.reverse()) await stopOne();
   };
   try {
+    const dir = await mkdtemp(path.join(tmpdir(), 'aisre-e2e-'));
+    stops.push(() => rm(dir, { recursive: true, force: true }));
     // The app posts each fault's change event to aisre, which starts after it (aisre needs the
     // app's URLs and credentials): the target is filled in once aisre is up.
     const aisreTarget = { url: 'http://127.0.0.1:9', token: API_TOKEN };
@@ -37,7 +64,7 @@ export async function startE2eWorld(): Promise<E2eWorld> {
       env: {
         ...app.aisreEnv(),
         PROMETHEUS_URL: `http://127.0.0.1:${prometheusPort}`,
-        AISRE_RUNBOOKS_DIR: RUNBOOKS,
+        AISRE_RUNBOOKS_DIR: await runbookWithShortWindow(dir),
         AISRE_AUTO_DIAGNOSE: 'true',
         // Long enough for Prometheus (1 s scrapes) to see the app after an action on a busy machine.
         AISRE_ACTION_SETTLE: '3s',
@@ -45,11 +72,19 @@ export async function startE2eWorld(): Promise<E2eWorld> {
     });
     stops.push(() => flow.dispose());
     aisreTarget.url = flow.service.url;
-    const prometheus = await startRealPrometheus({
+    // Yesterday, healthy: what `offset 1d` compares with (a Prometheus started now has no past).
+    const now = Date.now();
+    const history = await healthyHistory({
+      fromMs: now - DAY_MS - 20 * MINUTE_MS,
+      toMs: now - DAY_MS + 10 * MINUTE_MS,
+      service: app.service,
+    });
+    const prometheus = await startPrometheusStack({
       scrapeTarget: new URL(app.url).host,
       aisreUrl: flow.service.url,
       alertmanagerToken: ALERTMANAGER_TOKEN,
       prometheusPort,
+      history,
     });
     stops.push(() => prometheus.stop());
     return { app, flow, prometheus, stop };
