@@ -178,6 +178,7 @@ const envSchema = z.object({
   AISRE_RUNBOOKS_DIR: z.preprocess(blankToUndefined, z.string().default('./runbooks')),
   AISRE_AUTO_DIAGNOSE: booleanFlag,
   AISRE_DIAGNOSIS_RECHECK: durationVariable('2m'),
+  AISRE_DIAGNOSIS_LEASE: durationVariable('15s'),
   PROMETHEUS_URL: z.preprocess(blankToUndefined, z.url().optional()),
   PROMETHEUS_PUBLIC_URL: z.preprocess(blankToUndefined, z.url().optional()),
   PROMETHEUS_BEARER_TOKEN: optionalString,
@@ -272,6 +273,8 @@ export interface Config {
     runbooksDir: string;
     autoStart: boolean;
     recheckAfterMs: number;
+    /** How long a replica that died keeps its diagnosis sessions before another takes them over. */
+    leaseMs: number;
     prometheus: { url: string | undefined; publicUrl: string | undefined; bearerToken: string | undefined };
     llm: { baseUrl: string | undefined; apiKey: string | undefined };
   };
@@ -361,6 +364,7 @@ export function loadConfig(overrides: Record<string, string | undefined> = {}): 
       runbooksDir: e.AISRE_RUNBOOKS_DIR,
       autoStart: e.AISRE_AUTO_DIAGNOSE,
       recheckAfterMs: parseDuration(e.AISRE_DIAGNOSIS_RECHECK),
+      leaseMs: parseDuration(e.AISRE_DIAGNOSIS_LEASE),
       prometheus: {
         url: e.PROMETHEUS_URL,
         publicUrl: e.PROMETHEUS_PUBLIC_URL,

@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { ActionPolicy } from './actions/action-policy.js';
 import { ActionService } from './actions/action-service.js';
 import { ActionRegistry } from './actions/built-in-actions.js';
@@ -163,6 +165,9 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
     recheckAfterMs: config.diagnosis.recheckAfterMs,
     checks: checkRunner,
     onConcluded: (session) => actions?.scheduleAuto(session),
+    // Unique per start, so that a restarted process is not mistaken for the one that died.
+    owner: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+    leaseMs: config.diagnosis.leaseMs,
   });
 
   let gateway: SlackGateway;
@@ -281,6 +286,13 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
     diagnosis.recheckDue().catch((err: unknown) => logger.error({ err }, 'diagnosis recheck failed'));
   }, RECHECK_POLL_MS);
   recheckTimer.unref();
+  const leaseTimer = setInterval(
+    () => {
+      diagnosis.maintainLeases().catch((err: unknown) => logger.error({ err }, 'diagnosis leases failed'));
+    },
+    Math.max(100, Math.floor(config.diagnosis.leaseMs / 3)),
+  );
+  leaseTimer.unref();
   const actionTimer = setInterval(() => {
     actions?.processDue().catch((err: unknown) => logger.error({ err }, 'action processing failed'));
     postmortems.draftDue().catch((err: unknown) => logger.error({ err }, 'postmortem drafting failed'));
@@ -299,6 +311,7 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
       logger.info('shutting down: intake stopped, draining in-flight work');
       await closeServer(server);
       clearInterval(recheckTimer);
+      clearInterval(leaseTimer);
       clearInterval(actionTimer);
       await diagnosis.stop();
       await actions?.stop();

@@ -45,7 +45,14 @@ export interface DiagnosisEngineDeps {
   recheckAfterMs: number;
   /** Called once a session reaches a conclusion it was not at before (e.g. to start `auto` actions). */
   onConcluded?: (session: DiagnosisSession) => void;
+  /** This process, among the replicas sharing the database: it runs the sessions it holds a lease on. */
+  owner: string;
+  /** How long a lease lasts unless renewed: how soon another replica takes over from one that died. */
+  leaseMs: number;
 }
+
+/** Sessions taken over from dead replicas at once, at most. */
+const TAKEOVER_BATCH = 50;
 
 interface LiveSession {
   actor: Actor<DiagnosisMachine>;
@@ -122,6 +129,8 @@ export class DiagnosisEngine {
           snapshot: {},
           startedBy: actorRef(actor),
           at,
+          owner: this.deps.owner,
+          leaseUntil: this.leaseUntil(),
         });
         await stores.diagnosis.ensureStep(session.id, 1, runbook.start, at, 'checking');
         await stores.incidents.update(incidentId, { updatedAt: at, diagnosis: summaryOf(session) });
@@ -222,24 +231,62 @@ export class DiagnosisEngine {
     return { accepted: true, session, message: `Diagnosis moved to “${title}”.` };
   }
 
-  /** Resumes every live session after a start; in-flight checks run again (they are read-only). */
+  /**
+   * Resumes every live session after a start; in-flight checks run again (they are read-only).
+   * It takes them all, leases or not: a restarted process cannot tell its own sessions, whose
+   * process just died, from a live replica's, and a replica that loses a session this way stops
+   * running it at its next write (see `persist`).
+   */
   async resumeAll(): Promise<number> {
     const sessions = await this.deps.uow.read.diagnosis.listByStatus(['running', 'waiting']);
-    for (const session of sessions) this.launch(session);
+    for (const session of sessions) await this.take(session.id);
     return sessions.length;
+  }
+
+  /**
+   * Renews the leases of the sessions this process runs, stops those another replica has taken,
+   * and takes over the sessions of replicas that died. Called on a timer by the root, well
+   * within the lease.
+   */
+  async maintainLeases(): Promise<number> {
+    if (this.stopped) return 0;
+    const held = new Set(await this.deps.uow.read.diagnosis.renewLeases(this.deps.owner, this.leaseUntil()));
+    for (const id of this.live.keys()) if (!held.has(id)) this.drop(id);
+    const orphans = await this.deps.uow.read.diagnosis.claimExpired(
+      this.deps.owner,
+      this.deps.clock.now(),
+      this.leaseUntil(),
+      TAKEOVER_BATCH,
+    );
+    for (const session of orphans) {
+      this.drop(session.id);
+      this.launch(session);
+    }
+    if (orphans.length > 0) {
+      this.deps.logger.info({ sessions: orphans.map((s) => s.id) }, 'took over diagnosis sessions');
+    }
+    return orphans.length;
   }
 
   /** Sends RECHECK to waiting sessions whose deadline passed. Called on a timer by the root. */
   async recheckDue(): Promise<number> {
     const due = await this.deps.uow.read.diagnosis.dueReminders(this.deps.clock.now());
+    let sent = 0;
     for (const session of due) {
-      await this.deps.uow.run((stores) =>
-        stores.diagnosis.update(session.id, { remindAt: null, updatedAt: this.deps.clock.now() }),
-      );
+      // Every replica sees the same due reminders: the one that clears the deadline rechecks.
+      const claimed = await this.deps.uow.run(async (stores) => {
+        const current = await stores.diagnosis.getForUpdate(session.id);
+        const now = this.deps.clock.now();
+        if (current?.status !== 'waiting' || !current.remindAt || current.remindAt > now) return false;
+        await stores.diagnosis.update(session.id, { remindAt: null, updatedAt: now });
+        return true;
+      });
+      if (!claimed) continue;
       const live = await this.ensureLive(session.id);
       live?.actor.send({ type: 'RECHECK' });
+      sent += 1;
     }
-    return due.length;
+    return sent;
   }
 
   /** Resolves once the session is concluded or waiting for a person; for tests, the demo and benchmarks. */
@@ -273,11 +320,36 @@ export class DiagnosisEngine {
     this.live.clear();
   }
 
-  private async ensureLive(sessionId: number): Promise<LiveSession | undefined> {
+  /** The session's actor in this process, which takes the session over to deliver a person's command. */
+  private ensureLive(sessionId: number): Promise<LiveSession | undefined> {
+    return this.take(sessionId);
+  }
+
+  /**
+   * Takes the session's lease and runs it here. An actor this process already has is kept only if
+   * the lease was still its own: otherwise another replica moved the session on since, and the
+   * stored state is the one to continue from.
+   */
+  private async take(sessionId: number): Promise<LiveSession | undefined> {
+    if (this.stopped) return undefined;
+    const claimed = await this.deps.uow.read.diagnosis.claim(sessionId, this.deps.owner, this.leaseUntil());
+    if (!claimed) return undefined;
     const existing = this.live.get(sessionId);
-    if (existing) return existing;
-    const session = await this.deps.uow.read.diagnosis.get(sessionId);
-    return session ? this.launch(session) : undefined;
+    if (existing && claimed.previousOwner === this.deps.owner) return existing;
+    this.drop(sessionId);
+    return this.launch(claimed.session);
+  }
+
+  /** Stops running a session here (its state is in the database), e.g. once another replica holds it. */
+  private drop(sessionId: number): void {
+    const live = this.live.get(sessionId);
+    if (!live) return;
+    this.live.delete(sessionId);
+    live.actor.stop();
+  }
+
+  private leaseUntil(): Date {
+    return new Date(this.deps.clock.now().getTime() + this.deps.leaseMs);
   }
 
   private launch(session: DiagnosisSession): LiveSession | undefined {
@@ -371,9 +443,13 @@ export class DiagnosisEngine {
     const path = snapshot.context.path;
     const fresh = path.slice(live.persistedPath);
     const at = this.deps.clock.now();
+    let taken = false;
     const concluded = await this.deps.uow.run(async (stores) => {
       const session = await stores.diagnosis.getForUpdate(sessionId);
       if (!session || session.status === 'stopped') return undefined;
+      // Another replica took the session over: its actor carries on from the stored state.
+      taken = (await stores.diagnosis.owner(sessionId)) !== this.deps.owner;
+      if (taken) return undefined;
       const entries: NewTimelineEntry[] = [];
       for (const entry of fresh) {
         const previous = path[path.indexOf(entry) - 1];
@@ -435,6 +511,10 @@ export class DiagnosisEngine {
       await stores.notifications.enqueue(session.incidentId, { kind: 'incident.updated' });
       return entries.some((entry) => entry.kind === 'diagnosis.concluded') ? updated : undefined;
     });
+    if (taken) {
+      if (this.live.get(sessionId) === live) this.drop(sessionId);
+      return;
+    }
     live.persistedPath = path.length;
     if (concluded) this.deps.onConcluded?.(concluded);
     if (phase === 'asking' || phase === 'concluded') {

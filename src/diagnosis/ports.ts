@@ -17,6 +17,15 @@ export interface NewDiagnosisSession {
   snapshot: unknown;
   startedBy: string;
   at: Date;
+  /** The process that runs the new session, and until when (see `claim`). */
+  owner: string;
+  leaseUntil: Date;
+}
+
+/** A session taken by a process, and which process held it before (null: none). */
+export interface ClaimedSession {
+  session: DiagnosisSession;
+  previousOwner: string | null;
 }
 
 export type SessionPatch = Partial<
@@ -47,6 +56,17 @@ export interface DiagnosisStore {
   step(sessionId: number, seq: number): Promise<DiagnosisStep | undefined>;
   stepForUpdate(sessionId: number, seq: number): Promise<DiagnosisStep | undefined>;
   steps(sessionId: number): Promise<DiagnosisStep[]>;
+  /**
+   * Makes `owner` the one process that runs the session, until `leaseUntil` unless renewed,
+   * whoever held it before; undefined when there is no such session.
+   */
+  claim(id: number, owner: string, leaseUntil: Date): Promise<ClaimedSession | undefined>;
+  /** Claims for `owner` up to `limit` live sessions whose lease ran out before `now`: their process died. */
+  claimExpired(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<DiagnosisSession[]>;
+  /** Extends the leases `owner` holds on live sessions; returns those sessions' ids. */
+  renewLeases(owner: string, leaseUntil: Date): Promise<number[]>;
+  /** The process holding the session's lease; inside a unit of work, after `getForUpdate`. */
+  owner(id: number): Promise<string | null>;
 }
 
 export type { DiagnosisConclusion };

@@ -6,7 +6,13 @@ import type {
   SessionStatus,
   StepStatus,
 } from '../../diagnosis/diagnosis.js';
-import type { DiagnosisStore, NewDiagnosisSession, SessionPatch, StepPatch } from '../../diagnosis/ports.js';
+import type {
+  ClaimedSession,
+  DiagnosisStore,
+  NewDiagnosisSession,
+  SessionPatch,
+  StepPatch,
+} from '../../diagnosis/ports.js';
 
 interface SessionRow {
   id: number;
@@ -127,6 +133,8 @@ export class KnexDiagnosisStore implements DiagnosisStore {
         started_by: input.startedBy,
         started_at: input.at,
         updated_at: input.at,
+        owner: input.owner,
+        lease_until: input.leaseUntil,
       })
       .returning('*');
     return toSession(row as SessionRow);
@@ -230,5 +238,46 @@ export class KnexDiagnosisStore implements DiagnosisStore {
   async steps(sessionId: number): Promise<DiagnosisStep[]> {
     const rows = await this.db<StepRow>('diagnosis_steps').where({ session_id: sessionId }).orderBy('seq');
     return rows.map((row) => toStep(row as StepRow));
+  }
+
+  async claim(id: number, owner: string, leaseUntil: Date): Promise<ClaimedSession | undefined> {
+    // The row is locked first, so the owner returned is the one this update replaced.
+    const { rows } = (await this.db.raw(
+      `update diagnosis_sessions s set owner = ?, lease_until = ?
+         from (select id, owner from diagnosis_sessions where id = ? for update) previous
+        where s.id = previous.id
+       returning s.*, previous.owner as previous_owner`,
+      [owner, leaseUntil, id],
+    )) as { rows: Array<SessionRow & { previous_owner: string | null }> };
+    const row = rows[0];
+    return row ? { session: toSession(row), previousOwner: row.previous_owner } : undefined;
+  }
+
+  async claimExpired(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<DiagnosisSession[]> {
+    const { rows } = (await this.db.raw(
+      `update diagnosis_sessions set owner = ?, lease_until = ?
+        where id in (select id from diagnosis_sessions
+                      where status in ('running', 'waiting') and (lease_until is null or lease_until < ?)
+                      order by id limit ? for update skip locked)
+       returning *`,
+      [owner, leaseUntil, now, limit],
+    )) as { rows: SessionRow[] };
+    return rows.map(toSession);
+  }
+
+  async renewLeases(owner: string, leaseUntil: Date): Promise<number[]> {
+    const rows = (await this.db('diagnosis_sessions')
+      .where({ owner })
+      .whereIn('status', ['running', 'waiting'])
+      .update({ lease_until: leaseUntil })
+      .returning('id')) as Array<{ id: number }>;
+    return rows.map((row) => row.id);
+  }
+
+  async owner(id: number): Promise<string | null> {
+    const row = (await this.db('diagnosis_sessions').where({ id }).first('owner')) as
+      | { owner: string | null }
+      | undefined;
+    return row?.owner ?? null;
   }
 }
