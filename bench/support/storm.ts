@@ -42,6 +42,12 @@ export interface StormOptions {
 /** Slack's deadline for acknowledging an interaction. */
 export const SLACK_ACK_DEADLINE_MS = 3000;
 
+/**
+ * Slack Web API calls an incident may cost during a storm: its channel, card and announcement,
+ * plus edits coalesced to about one a second per message (`npm run bench:intake` measures ~7).
+ */
+export const MAX_SLACK_CALLS_PER_INCIDENT = 12;
+
 export interface InteractionResult {
   count: number;
   statuses: Record<string, number>;

@@ -88,12 +88,16 @@ export interface WorkloadOptions {
   maxAlerts: number;
   repeatRatio: number;
   seed: number;
+  /** Every group's first notification before any group's second: a storm in which all groups fire. */
+  openAllFirst?: boolean;
 }
 
 export class Workload {
   private readonly rng: Rng;
   private readonly groups: Group[];
   private readonly idle: Set<number>;
+  /** With `openAllFirst`: every group below this one has been opened. */
+  private unopened = 0;
   /** Every occurrence aisre accepted, with its last accepted status (resolution is final). */
   readonly expected = new Map<string, 'firing' | 'resolved'>();
   /** Groups with at least one accepted delivery: each must have opened exactly one incident. */
@@ -186,6 +190,14 @@ export class Workload {
   }
 
   private pickIdle(): number {
+    if (this.options.openAllFirst) {
+      while (this.unopened < this.groups.length && this.groups[this.unopened]!.lastBody !== undefined) {
+        this.unopened += 1;
+      }
+      for (let index = this.unopened; index < this.groups.length; index++) {
+        if (this.idle.has(index) && this.groups[index]!.lastBody === undefined) return index;
+      }
+    }
     // Random probes first (cheap while most groups are idle), then a scan.
     for (let i = 0; i < 8; i++) {
       const index = Math.floor(this.rng() * this.groups.length);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitForOutbox } from '../../bench/support/harness.js';
-import { interactionFailures, runStorm } from '../../bench/support/storm.js';
+import { interactionFailures, MAX_SLACK_CALLS_PER_INCIDENT, runStorm } from '../../bench/support/storm.js';
 import { databaseFailures, slackStats, verifyDatabase } from '../../bench/support/verify.js';
 import { Workload } from '../../bench/support/workload.js';
 import { openDatabase } from '../../src/db/database.js';
@@ -15,8 +15,6 @@ import {
 } from '../support/test-service.js';
 
 const GROUPS = 20;
-/** Slack calls per incident a storm may cost; `npm run bench:intake` measures about 7. */
-const MAX_SLACK_CALLS_PER_INCIDENT = 12;
 
 let child: ServiceProcess | undefined;
 let database: TestDatabase | undefined;
@@ -40,7 +38,13 @@ describe(`an alert storm (${TEST_DB_KIND})`, () => {
       postMessageBurst: Number.POSITIVE_INFINITY,
     });
     child = await startServiceProcess({ env: serviceProcessEnv(database, emulator) });
-    const workload = new Workload({ groups: GROUPS, maxAlerts: 20, repeatRatio: 0.3, seed: 7 });
+    const workload = new Workload({
+      groups: GROUPS,
+      maxAlerts: 20,
+      repeatRatio: 0.3,
+      seed: 7,
+      openAllFirst: true,
+    });
 
     const storm = await runStorm({
       workload,

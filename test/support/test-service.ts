@@ -119,3 +119,10 @@ export function serviceProcessEnv(database: TestDatabase, slack: SlackEmulator):
     LOG_LEVEL: 'warn',
   };
 }
+
+/** GETs `path` from aisre's API at `baseUrl` with this file's token; throws unless it answers 200. */
+export async function apiGet<T>(baseUrl: string, path: string): Promise<T> {
+  const response = await fetch(`${baseUrl}${path}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+  if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}`);
+  return (await response.json()) as T;
+}
