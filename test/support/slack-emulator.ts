@@ -114,6 +114,8 @@ export interface RecordedCall {
   /** HTTP status answered, or null when the connection was dropped instead. */
   status: number | null;
   response: unknown;
+  /** Seconds the `Retry-After` header of a 429 answer asked for. */
+  retryAfter?: number;
 }
 
 export interface RecordedResponse {
@@ -130,6 +132,9 @@ export type SlackFailure =
   | { status: 429; retryAfter: number }
   | { status: 500 | 503 }
   | { drop: true };
+
+/** What every request gets during a `failFor` window. */
+export type SlackWindowFailure = { status: 429; retryAfter?: number } | { status: 500 | 503 };
 
 type Args = Record<string, unknown>;
 type Body = Record<string, unknown>;
@@ -206,6 +211,7 @@ export class SlackEmulator {
   ]);
   private restrictChannelCreation: boolean;
   private outage = false;
+  private failureWindow: { until: number; failure: SlackWindowFailure } | undefined;
   private lastTsMicros = 0;
   /** Slack finds the modal views.push stacks on through its trigger_id; here the latest modal stands in. */
   private topModal: EmulatedView | undefined;
@@ -294,6 +300,14 @@ export class SlackEmulator {
   /** While on, every request (API and response_url) has its connection destroyed: Slack is unreachable. */
   setOutage(on: boolean): void {
     this.outage = on;
+  }
+
+  /**
+   * Answers every request with `failure` for the next `ms` milliseconds, as during a Slack incident
+   * or a workspace-wide rate limit. A 429 without `retryAfter` asks to come back when the window ends.
+   */
+  failFor(ms: number, failure: SlackWindowFailure): void {
+    this.failureWindow = { until: Date.now() + ms, failure };
   }
 
   setRestrictChannelCreation(on: boolean): void {
@@ -393,13 +407,13 @@ export class SlackEmulator {
     const parsed = parseArgs(req.headers['content-type'], raw, url.searchParams);
     const args = 'args' in parsed ? parsed.args : {};
     const at = Date.now();
-    const record = (status: number | null, response: unknown) =>
-      this.calls.push({ method, args, at, status, response });
+    const record = (status: number | null, response: unknown, retryAfter?: number) =>
+      this.calls.push({ method, args, at, status, response, ...(retryAfter ? { retryAfter } : {}) });
     if (this.answerInjectedFailure(method, 200, req, res, record)) return;
 
     const reply = this.dispatch(method, parsed, req.headers.authorization);
     // Recorded before answering so a caller that got its answer always finds the call recorded.
-    record(reply.status, reply.body);
+    record(reply.status, reply.body, retryAfterOf(reply));
     send(res, reply);
   }
 
@@ -448,7 +462,11 @@ export class SlackEmulator {
     const at = Date.now();
     const record = (status: number | null, response: unknown, size?: number) =>
       this.calls.push({ method: 'upload_url', args: { file_id: fileId, size }, at, status, response });
-    if (this.answerInjectedFailure('upload_url', 400, req, res, record)) return;
+    if (
+      this.answerInjectedFailure('upload_url', 400, req, res, (status, response) => record(status, response))
+    ) {
+      return;
+    }
 
     const outcome = await this.receiveUpload(fileId, req.headers['content-type'], body);
     record(outcome.status, outcome.error ? fail(outcome.error) : ok(), outcome.size);
@@ -476,15 +494,25 @@ export class SlackEmulator {
     errorStatus: number,
     req: IncomingMessage,
     res: ServerResponse,
-    record?: (status: number | null, response: unknown) => void,
+    record?: (status: number | null, response: unknown, retryAfter?: number) => void,
   ): boolean {
-    const failure = this.outage ? { drop: true as const } : this.failures.get(key)?.shift();
+    const failure = this.outage
+      ? { drop: true as const }
+      : (this.windowFailure() ?? this.failures.get(key)?.shift());
     if (!failure) return false;
     const reply = failureReply(failure, errorStatus);
-    record?.(reply?.status ?? null, reply?.body ?? null);
+    record?.(reply?.status ?? null, reply?.body ?? null, retryAfterOf(reply));
     if (reply) send(res, reply);
     else req.socket.destroy();
     return true;
+  }
+
+  private windowFailure(): SlackFailure | undefined {
+    const window = this.failureWindow;
+    const now = Date.now();
+    if (!window || now >= window.until) return undefined;
+    if (window.failure.status !== 429) return window.failure;
+    return { status: 429, retryAfter: window.failure.retryAfter ?? Math.ceil((window.until - now) / 1000) };
   }
 
   /** Returns the Retry-After seconds when the call is over a limit. */
@@ -952,6 +980,11 @@ function failureReply(failure: SlackFailure, errorStatus: number): Reply | undef
     status: failure.status,
     body: fail(failure.status === 503 ? 'service_unavailable' : 'internal_error'),
   };
+}
+
+function retryAfterOf(reply: Reply | undefined): number | undefined {
+  const header = reply?.headers?.['retry-after'];
+  return header === undefined ? undefined : Number(header);
 }
 
 function parseArgs(

@@ -1,10 +1,17 @@
 /** How long a place in a queue is kept for a call that never came back for it. */
 const FORGET_AFTER_MS = 60_000;
+/**
+ * The most a waiting call is spaced from the one before it. Slack's tiers allow about a call a
+ * second (chat.postMessage: per channel); Retry-After says when the limit lifts, not how far
+ * apart calls must then be. Spaced a whole Retry-After apart, the second message held back by a
+ * one-minute limit arrived a minute after the first.
+ */
+const MAX_SPACING_MS = 1000;
 
 interface Queue {
   /** No call in this scope before this time. */
   readyAt: number;
-  /** Slack's last Retry-After: the pace calls resume at. */
+  /** The pace calls resume at: Slack's last Retry-After, at most MAX_SPACING_MS. */
   spacingMs: number;
   /** Calls waiting, in order, with the time each was told to come back. */
   waiting: Map<string, number>;
@@ -21,8 +28,9 @@ export function rateLimitScope(method: string, channel?: string): string {
 /**
  * The Slack rate limits the outbox has run into, so that a 429 holds back only the calls it is
  * about. After one, the scope's calls wait for Retry-After and then go one per Retry-After
- * interval, each in its own place in line: waiting messages are spread out instead of all
- * retrying at once and being refused again. A scope without a 429 behind it is not limited.
+ * interval (at most a second), each in its own place in line: waiting messages are spread out
+ * instead of all retrying at once and being refused again. A scope without a 429 behind it is
+ * not limited.
  */
 export class SlackRateLimits {
   private readonly queues = new Map<string, Queue>();
@@ -52,8 +60,9 @@ export class SlackRateLimits {
 
   /** Records a 429 for `key` in `scope`; returns when it may try again, first in line. */
   limited(scope: string, key: string, now: number, retryAfterMs: number): number {
-    const queue = this.queues.get(scope) ?? { readyAt: 0, spacingMs: retryAfterMs, waiting: new Map() };
-    queue.spacingMs = retryAfterMs;
+    const spacingMs = Math.min(retryAfterMs, MAX_SPACING_MS);
+    const queue = this.queues.get(scope) ?? { readyAt: 0, spacingMs, waiting: new Map() };
+    queue.spacingMs = spacingMs;
     queue.readyAt = Math.max(queue.readyAt, now + retryAfterMs);
     queue.waiting.delete(key);
     queue.waiting = new Map([[key, queue.readyAt], ...queue.waiting]);

@@ -37,7 +37,16 @@ describe('SlackRateLimits', () => {
     expect(limits.reserve(INCIDENTS, 'b', 0)).toBe(2000);
     expect(limits.reserve(INCIDENTS, 'a', 1000)).toBeUndefined();
     expect(limits.limited(INCIDENTS, 'a', 1000, 2000)).toBe(3000);
-    expect(limits.reserve(INCIDENTS, 'b', 2000)).toBe(5000);
+    expect(limits.reserve(INCIDENTS, 'b', 2000)).toBe(4000);
+  });
+
+  it('after a long Retry-After, lets the waiting calls go a second apart, not a Retry-After apart', () => {
+    const limits = new SlackRateLimits();
+    expect(limits.limited(INCIDENTS, 'a', 0, 60_000)).toBe(60_000);
+    expect(limits.reserve(INCIDENTS, 'b', 0)).toBe(61_000);
+    expect(limits.reserve(INCIDENTS, 'c', 0)).toBe(62_000);
+    expect(limits.reserve(INCIDENTS, 'a', 60_000)).toBeUndefined();
+    expect(limits.reserve(INCIDENTS, 'b', 61_000)).toBeUndefined();
   });
 
   it('forgets a place whose call never came back for it', () => {
