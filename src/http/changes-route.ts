@@ -5,6 +5,7 @@ import type { ChangeService, RecordChangeInput, RecordChangeResult } from '../ch
 import { AppError, toAppError, validationError } from '../errors.js';
 import type { Clock } from '../incidents/ports.js';
 import type { Logger } from '../logger.js';
+import { isStorableTime, STORABLE_TIME_MESSAGE, storableText } from '../storable.js';
 import { requireApiToken } from './bearer-auth.js';
 import { sendError } from './error-handler.js';
 
@@ -13,23 +14,33 @@ export const MAX_CHANGE_BODY_BYTES = 256 * 1024;
 
 const RFC3339 = 'must be an RFC 3339 timestamp such as 2026-11-22T10:00:00Z';
 
-const optionalText = (max: number) => z.string().max(max, `must be at most ${max} characters`).nullish();
+/** Free text, made storable (see `storableText`). */
+const text = z.string().transform(storableText);
+
+const optionalText = (max: number) =>
+  text.pipe(z.string().max(max, `must be at most ${max} characters`)).nullish();
+
+/** An RFC 3339 timestamp the database can store. */
+const timestamp = z.iso
+  .datetime({ offset: true, error: RFC3339 })
+  .refine((value) => isStorableTime(new Date(value)), STORABLE_TIME_MESSAGE);
 
 /** The body of `POST /changes`. Unknown fields are refused, so a typo is not silently dropped. */
 const changeBody = z.strictObject({
-  service: z
-    .string()
-    .trim()
-    .min(1, 'must not be empty')
-    .max(CHANGE_LIMITS.shortText, `must be at most ${CHANGE_LIMITS.shortText} characters`),
+  service: text.pipe(
+    z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .max(CHANGE_LIMITS.shortText, `must be at most ${CHANGE_LIMITS.shortText} characters`),
+  ),
   kind: z.enum(CHANGE_KINDS, { error: `must be one of ${CHANGE_KINDS.join(', ')}` }),
   from: optionalText(CHANGE_LIMITS.shortText),
   to: optionalText(CHANGE_LIMITS.shortText),
   author: optionalText(CHANGE_LIMITS.shortText),
-  at: z.iso.datetime({ offset: true, error: RFC3339 }).nullish(),
+  at: timestamp.nullish(),
   summary: optionalText(CHANGE_LIMITS.summary),
-  diff: z
-    .string()
+  diff: text
     .refine((value) => Buffer.byteLength(value, 'utf8') <= CHANGE_LIMITS.diffBytes, {
       error: `must be at most ${CHANGE_LIMITS.diffBytes / 1024} KB`,
     })
@@ -64,7 +75,7 @@ const listQuery = z.object({
     }),
   /** An RFC 3339 timestamp, or a duration back from now such as 30m, 24h or 7d. */
   since: z.string().optional(),
-  until: z.iso.datetime({ offset: true, error: RFC3339 }).optional(),
+  until: timestamp.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 
@@ -74,24 +85,25 @@ const listQuery = z.object({
  * fields used are required; Langfuse may add others.
  */
 const langfuseEvent = z.object({
-  id: z.string().min(1),
-  timestamp: z.iso.datetime({ offset: true, error: RFC3339 }),
+  id: text.pipe(z.string().min(1)),
+  timestamp,
   type: z.literal('prompt-version'),
   action: z.enum(['created', 'updated', 'deleted']),
   prompt: z.object({
-    name: z.string().min(1),
+    name: text.pipe(z.string().min(1)),
     version: z.number().int(),
-    labels: z.array(z.string()).default([]),
-    commitMessage: z.string().nullish(),
+    labels: z.array(text).default([]),
+    commitMessage: text.nullish(),
   }),
-  user: z
-    .object({ id: z.string().nullish(), name: z.string().nullish(), email: z.string().nullish() })
-    .nullish(),
+  user: z.object({ id: text.nullish(), name: text.nullish(), email: text.nullish() }).nullish(),
 });
 type LangfuseEvent = z.infer<typeof langfuseEvent>;
 
 const langfuseQuery = z.object({
-  service: z.string({ error: 'is required: add ?service=<name> to the webhook URL' }).trim().min(1),
+  service: z
+    .string({ error: 'is required: add ?service=<name> to the webhook URL' })
+    .transform(storableText)
+    .pipe(z.string().trim().min(1).max(CHANGE_LIMITS.shortText)),
   label: z
     .string()
     .optional()
@@ -222,14 +234,23 @@ function isObject(value: unknown): value is Record<string, unknown> {
 function parseSince(since: string, now: Date): Date {
   const duration = DURATION.exec(since);
   if (duration) {
-    return new Date(
+    const from = new Date(
       now.getTime() - Number(duration[1]) * DURATION_MS[duration[2] as keyof typeof DURATION_MS],
     );
+    if (!isStorableTime(from)) {
+      throw validationError('query', [
+        { path: ['since'], message: `reaches back too far: ${STORABLE_TIME_MESSAGE}` },
+      ]);
+    }
+    return from;
   }
-  const parsed = z.iso.datetime({ offset: true }).safeParse(since);
+  const parsed = timestamp.safeParse(since);
   if (!parsed.success) {
     throw validationError('query', [
-      { path: ['since'], message: `${RFC3339}, or a duration such as 30m, 24h or 7d` },
+      {
+        path: ['since'],
+        message: `${parsed.error.issues[0]?.message ?? RFC3339}, or a duration such as 30m, 24h or 7d`,
+      },
     ]);
   }
   return new Date(parsed.data);

@@ -7,6 +7,7 @@ import { INCIDENT_STATUSES, type IncidentStatus, OPEN_STATUSES } from '../incide
 import type { IncidentService } from '../incidents/incident-service.js';
 import type { PostmortemService } from '../postmortems/postmortem-service.js';
 import type { SlackDeliveryStore } from '../slack/delivery/delivery-store.js';
+import { MAX_STORABLE_INTEGER } from '../storable.js';
 import { requireApiToken } from './bearer-auth.js';
 
 const listQuery = z.object({
@@ -28,16 +29,19 @@ const listQuery = z.object({
       return statuses as IncidentStatus[];
     }),
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  before: z.coerce.number().int().positive().optional(),
+  before: z.coerce.number().int().positive().max(MAX_STORABLE_INTEGER).optional(),
 });
 
-const versionQuery = z.object({ version: z.coerce.number().int().positive().optional() });
+const versionQuery = z.object({
+  version: z.coerce.number().int().positive().max(MAX_STORABLE_INTEGER).optional(),
+});
 
 const idParam = z.object({
   id: z
     .string()
     .regex(/^(INC-)?\d+$/i, 'must be an incident number such as 42 or INC-42')
-    .transform((value) => Number.parseInt(value.replace(/^INC-/i, ''), 10)),
+    .transform((value) => Number.parseInt(value.replace(/^INC-/i, ''), 10))
+    .refine((id) => id <= MAX_STORABLE_INTEGER, 'is larger than any incident number'),
 });
 
 /** Read-only JSON API over incidents, behind `Authorization: Bearer <AISRE_API_TOKEN>`. */
