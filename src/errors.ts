@@ -94,7 +94,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     if (candidate.name === 'KnexTimeoutError') return true;
     if (
       typeof candidate.message === 'string' &&
-      /Connection terminated|connection is closed|PGlite is closed|Unable to acquire a connection|not currently accepting connections|the database system is (starting up|shutting down)/i.test(
+      /Connection terminated|connection is closed|not queryable|PGlite is closed|Unable to acquire a connection|not currently accepting connections|the database system is (starting up|shutting down)/i.test(
         candidate.message,
       )
     ) {
@@ -103,4 +103,26 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     current = candidate.cause;
   }
   return false;
+}
+
+/**
+ * Runs `write` again while the database is unreachable, as during a restart or a failover, so that
+ * what was already done elsewhere (a Slack post, a machine's transition) is recorded rather than
+ * lost or done twice. Other errors are thrown at once; unavailability is thrown once `signal`
+ * aborts or `giveUpAfterMs` has passed.
+ */
+export async function retryWhileUnavailable<T>(
+  write: () => Promise<T>,
+  options: { signal?: AbortSignal; giveUpAfterMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.giveUpAfterMs ?? 60_000);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (!isDatabaseUnavailable(err) || options.signal?.aborted || Date.now() >= deadline) throw err;
+      const wait = Math.min(2000, 100 * 2 ** attempt);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
 }

@@ -21,6 +21,7 @@ import { createKnexUnitOfWork } from './db/unit-of-work.js';
 import { DiagnosisEngine } from './diagnosis/diagnosis-engine.js';
 import { RunbookLibrary } from './diagnosis/runbook-library.js';
 import { type LoadedRunbook, loadRunbooks } from './diagnosis/runbook-loader.js';
+import { retryWhileUnavailable } from './errors.js';
 import { alertmanagerRouter } from './http/alertmanager-route.js';
 import { changesRouter } from './http/changes-route.js';
 import { errorHandler } from './http/error-handler.js';
@@ -247,9 +248,10 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
       intake,
       onIncidentOpened: config.diagnosis.autoStart
         ? (incidentId) => {
-            diagnosis
-              .start(incidentId, { kind: 'system' })
-              .catch((err: unknown) => logger.warn({ err, incidentId }, 'automatic diagnosis did not start'));
+            // The incident is stored; a database restart right after must not leave it undiagnosed.
+            retryWhileUnavailable(() => diagnosis.start(incidentId, { kind: 'system' })).catch(
+              (err: unknown) => logger.warn({ err, incidentId }, 'automatic diagnosis did not start'),
+            );
           }
         : undefined,
       token: config.alertmanager.token,

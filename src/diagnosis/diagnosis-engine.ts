@@ -1,6 +1,6 @@
 import { type Actor, createActor, fromPromise } from 'xstate';
 import type { CheckIncident, CheckResult } from '../checks/check-type.js';
-import { AppError } from '../errors.js';
+import { AppError, retryWhileUnavailable } from '../errors.js';
 import {
   type AlertOccurrence,
   actorRef,
@@ -82,6 +82,7 @@ function who(actor: IncidentActor): string {
 export class DiagnosisEngine {
   private readonly live = new Map<number, LiveSession>();
   private readonly settledWaiters = new Map<number, Array<() => void>>();
+  private readonly stopping = new AbortController();
   private stopped = false;
 
   constructor(private readonly deps: DiagnosisEngineDeps) {}
@@ -314,6 +315,7 @@ export class DiagnosisEngine {
   /** Stops every actor (their state is already persisted) and waits for pending writes. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     const sessions = [...this.live.values()];
     for (const live of sessions) live.actor.stop();
     await Promise.allSettled(sessions.map((live) => live.queue));
@@ -377,7 +379,9 @@ export class DiagnosisEngine {
     const log = this.deps.logger.child({ incidentId: session.incidentId, diagnosisSessionId: session.id });
     const persist = () => {
       live.queue = live.queue
-        .then(() => this.persist(session.id, live))
+        // While the database restarts the machine moves on in memory; the transitions it made
+        // are written once it is back, or the session would stay `running` until a restart.
+        .then(() => this.untilStored(() => this.persist(session.id, live), this.stopping.signal))
         .catch((err: unknown) => log.error({ err }, 'could not persist a diagnosis transition'));
     };
     actor.subscribe({ next: persist, error: (err) => log.error({ err }, 'diagnosis actor failed') });
@@ -407,28 +411,45 @@ export class DiagnosisEngine {
   ): Promise<Record<string, CheckResult>> {
     const node = session.runbook.nodes[input.node];
     if (!node || node.checks.length === 0) return {};
-    const incident = await this.deps.uow.read.incidents.get(session.incidentId);
-    const alerts = await this.deps.uow.read.alerts.listForIncident(session.incidentId, 200);
+    // A database blip here would end the node with no results at all and ask a person for nothing.
+    const stored = <T>(work: () => Promise<T>) => this.untilStored(work, signal);
+    const incident = await stored(() => this.deps.uow.read.incidents.get(session.incidentId));
+    const alerts = await stored(() => this.deps.uow.read.alerts.listForIncident(session.incidentId, 200));
     if (!incident) return {};
-    await this.deps.uow.run(async (stores) => {
-      // The session row first, as every diagnosis write takes it: the step's foreign key share-locks
-      // it, and inserting the step before that deadlocks with a persist holding the session row
-      // and inserting the same step (PostgreSQL).
-      await stores.diagnosis.getForUpdate(session.id);
-      await stores.diagnosis.ensureStep(session.id, input.seq, input.node, this.deps.clock.now(), 'checking');
-    });
+    await stored(() =>
+      this.deps.uow.run(async (stores) => {
+        // The session row first, as every diagnosis write takes it: the step's foreign key share-locks
+        // it, and inserting the step before that deadlocks with a persist holding the session row
+        // and inserting the same step (PostgreSQL).
+        await stores.diagnosis.getForUpdate(session.id);
+        await stores.diagnosis.ensureStep(
+          session.id,
+          input.seq,
+          input.node,
+          this.deps.clock.now(),
+          'checking',
+        );
+      }),
+    );
     return this.deps.checks.run({
       checks: node.checks,
       incident: checkIncident(incident, alerts),
       vars: session.runbook.vars,
       signal,
       onResult: async (checkId, result) => {
-        await this.deps.uow.run(async (stores) => {
-          await stores.diagnosis.recordResult(session.id, input.seq, checkId, result);
-          await stores.notifications.enqueue(session.incidentId, { kind: 'incident.updated' });
-        });
+        await stored(() =>
+          this.deps.uow.run(async (stores) => {
+            await stores.diagnosis.recordResult(session.id, input.seq, checkId, result);
+            await stores.notifications.enqueue(session.incidentId, { kind: 'incident.updated' });
+          }),
+        );
       },
     });
+  }
+
+  /** Retries `work` for as long as the database is unreachable and `signal` has not aborted. */
+  private untilStored<T>(work: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    return retryWhileUnavailable(work, { signal, giveUpAfterMs: Number.POSITIVE_INFINITY });
   }
 
   /** Writes what a new snapshot means: steps left and entered, the timeline, the incident summary. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ActionRun } from '../../actions/action-run.js';
 import type { Recommendations } from '../../actions/action-service.js';
 import type { DiagnosisSession, DiagnosisStep } from '../../diagnosis/diagnosis.js';
+import { retryWhileUnavailable } from '../../errors.js';
 import type { AlertOccurrence, Incident } from '../../incidents/incident.js';
 import type { Clock } from '../../incidents/ports.js';
 import type { Logger } from '../../logger.js';
@@ -183,7 +184,8 @@ export class IncidentSlackSync {
           threadTs: null,
           invitedAt: null,
         };
-        await this.deps.store.saveChannel(channel);
+        // Lost to a database restart, the next attempt would create the channel a second time.
+        await retryWhileUnavailable(() => this.deps.store.saveChannel(channel));
         log.info({ channel: created.name }, 'created incident channel');
         return channel;
       } catch (err) {
@@ -390,7 +392,7 @@ export class IncidentSlackSync {
       contentHash: digest(version.markdown),
       syncedAt: this.deps.clock.now(),
     };
-    await this.deps.store.saveMessages([ref]);
+    await retryWhileUnavailable(() => this.deps.store.saveMessages([ref]));
     pass.messages.set(key, ref);
   }
 
@@ -459,7 +461,8 @@ export class IncidentSlackSync {
           ...(target.threadTs ? { threadTs: target.threadTs } : {}),
         }),
       );
-      // Saved at once: a retry that found no ref would post the message a second time.
+      // Saved at once, through a database restart too: a retry that found no ref would post the
+      // message a second time.
       const ref: MessageRef = {
         incidentId: pass.incidentId,
         key,
@@ -469,7 +472,7 @@ export class IncidentSlackSync {
         contentHash,
         syncedAt: now,
       };
-      await this.deps.store.saveMessages([ref]);
+      await retryWhileUnavailable(() => this.deps.store.saveMessages([ref]));
       pass.messages.set(key, ref);
     } catch (err) {
       // A message that must wait does not hold the incident's other messages back.

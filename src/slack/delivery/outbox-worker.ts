@@ -1,3 +1,4 @@
+import { retryWhileUnavailable } from '../../errors.js';
 import type { Clock } from '../../incidents/ports.js';
 import type { Logger } from '../../logger.js';
 import { SlackCallError } from '../slack-gateway.js';
@@ -28,12 +29,14 @@ export class OutboxWorker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
+  private stopping = new AbortController();
   private wakeRequested = false;
 
   constructor(private readonly options: OutboxWorkerOptions) {}
 
   start(): void {
     this.stopped = false;
+    this.stopping = new AbortController();
     this.schedule(0);
   }
 
@@ -50,6 +53,7 @@ export class OutboxWorker {
   /** Stops polling and waits for the operations in hand to finish. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     if (this.timer) clearTimeout(this.timer);
     await this.running;
   }
@@ -104,10 +108,10 @@ export class OutboxWorker {
     const log = this.options.logger.child({ incidentId: op.incidentId, opId: op.id, op: op.kind });
     try {
       const edited = await this.options.handle(op);
-      await this.options.store.complete(op.id, edited);
+      await this.record(() => this.options.store.complete(op.id, edited));
     } catch (err) {
       if (err instanceof DeferDelivery) {
-        await this.options.store.reschedule(op.id, err.until, null, err.edited);
+        await this.record(() => this.options.store.reschedule(op.id, err.until, null, err.edited));
         return;
       }
       if (err instanceof SlackCallError && !err.retryable) {
@@ -115,7 +119,7 @@ export class OutboxWorker {
           { slackError: err.slackError, method: err.method },
           'Slack refused a notification; it will not be retried',
         );
-        await this.options.store.deadLetter(op.id, err.message);
+        await this.record(() => this.options.store.deadLetter(op.id, err.message));
         this.options.onDeadLetter?.(op, err.message);
         return;
       }
@@ -127,11 +131,21 @@ export class OutboxWorker {
         { err, attempt: op.attempts, retryInMs: Math.round(delay) },
         'Slack delivery failed; will retry',
       );
-      await this.options.store.reschedule(
-        op.id,
-        new Date(this.options.clock.now().getTime() + delay),
-        String(err),
+      await this.record(() =>
+        this.options.store.reschedule(
+          op.id,
+          new Date(this.options.clock.now().getTime() + delay),
+          String(err),
+        ),
       );
     }
+  }
+
+  /**
+   * Writes an operation's outcome, waiting out a database restart: unrecorded, the operation
+   * would stay claimed for its whole lease, and the incident's later ones queued behind it.
+   */
+  private record(write: () => Promise<void>): Promise<void> {
+    return retryWhileUnavailable(write, { signal: this.stopping.signal });
   }
 }
