@@ -187,3 +187,10 @@ export function printReport(report: {
   out(`\nFAILED: ${report.failures.join('; ')}`);
   return 1;
 }
+
+/** A benchmark's numeric flag `--name`, refused unless it is a number of at least `min`. */
+export function numberFlag(name: string, raw: string, min: number): number {
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min) throw new Error(`--${name} must be a number ≥ ${min}`);
+  return value;
+}

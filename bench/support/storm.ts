@@ -334,3 +334,35 @@ export function interactionFailures(result: StormResult): string[] {
   if (result.failed > 0) failures.push(`${result.failed} notifications were never accepted`);
   return failures;
 }
+
+/**
+ * The same button click, signed as Slack signs it, posted to every aisre in `targets` at the same
+ * moment (a person's click retried onto another replica, or two people at once); returns the
+ * HTTP statuses.
+ */
+export function clickOnEvery(
+  targets: readonly string[],
+  click: {
+    signingSecret: string;
+    channelId: string;
+    responseUrl: string;
+    userId: string;
+    actionId: string;
+    value: string;
+  },
+): Promise<number[]> {
+  const body = blockActionsBody({
+    userId: click.userId,
+    channelId: click.channelId,
+    messageTs: '1700000000.000100',
+    responseUrl: click.responseUrl,
+    actions: [{ action_id: click.actionId, value: click.value }],
+  });
+  return Promise.all(
+    targets.map(async (url) => {
+      const response = await postSigned(`${url}/slack/events`, { body, signingSecret: click.signingSecret });
+      await response.arrayBuffer();
+      return response.status;
+    }),
+  );
+}

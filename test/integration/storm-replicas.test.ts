@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitForOutbox } from '../../bench/support/harness.js';
-import { interactionFailures, MAX_SLACK_CALLS_PER_INCIDENT, runStorm } from '../../bench/support/storm.js';
+import {
+  clickOnEvery,
+  interactionFailures,
+  MAX_SLACK_CALLS_PER_INCIDENT,
+  runStorm,
+} from '../../bench/support/storm.js';
 import { databaseFailures, slackStats, verifyDatabase } from '../../bench/support/verify.js';
 import { Workload } from '../../bench/support/workload.js';
 import { openDatabase } from '../../src/db/database.js';
@@ -14,7 +19,6 @@ import {
 import { eventually } from '../support/polling.js';
 import { type ServiceProcess, startServiceProcess } from '../support/service-process.js';
 import { type SlackEmulator, startSlackEmulator } from '../support/slack-emulator.js';
-import { blockActionsBody, postSigned } from '../support/slack-requests.js';
 import { createTestDatabase, TEST_DB_KIND, type TestDatabase } from '../support/test-database.js';
 import {
   ALERTMANAGER_TOKEN,
@@ -54,25 +58,23 @@ async function twoReplicas(env: Record<string, string> = {}): Promise<[ServicePr
 
 const api = <T>(aisre: ServiceProcess, path: string) => apiGet<T>(aisre.url, path);
 
-/** The same click, signed as Slack signs it, posted to every replica at once. */
+/** The same click posted to every replica at once; each answers 200. */
 async function clickOnAll(
   replicas: readonly ServiceProcess[],
   userId: string,
   actionId: string,
   value: string,
 ): Promise<void> {
-  const body = blockActionsBody({
-    userId,
-    channelId: INCIDENTS_CHANNEL,
-    messageTs: '1700000000.000100',
-    responseUrl: emulator!.responseUrl(),
-    actions: [{ action_id: actionId, value }],
-  });
-  const statuses = await Promise.all(
-    replicas.map(async (aisre) => {
-      const response = await postSigned(`${aisre.url}/slack/events`, { body, signingSecret: SIGNING_SECRET });
-      return response.status;
-    }),
+  const statuses = await clickOnEvery(
+    replicas.map((aisre) => aisre.url),
+    {
+      signingSecret: SIGNING_SECRET,
+      channelId: INCIDENTS_CHANNEL,
+      responseUrl: emulator!.responseUrl(),
+      userId,
+      actionId,
+      value,
+    },
   );
   expect(statuses).toEqual(replicas.map(() => 200));
 }
