@@ -251,8 +251,10 @@ export class DiagnosisEngine {
    */
   async maintainLeases(): Promise<number> {
     if (this.stopped) return 0;
+    // Only actors that were here before the renewal: one launched meanwhile holds a fresh lease.
+    const before = new Map(this.live);
     const held = new Set(await this.deps.uow.read.diagnosis.renewLeases(this.deps.owner, this.leaseUntil()));
-    for (const id of this.live.keys()) if (!held.has(id)) this.drop(id);
+    for (const [id, live] of before) if (!held.has(id) && this.live.get(id) === live) this.drop(id);
     const orphans = await this.deps.uow.read.diagnosis.claimExpired(
       this.deps.owner,
       this.deps.clock.now(),
