@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type FailureMatch, matchesRequest, type QueuedFailure, takeFailure } from './fake-failures.js';
 
 /** A request as the fake received it (headers included, to assert on auth). */
 export interface LangfuseFakeRequest {
@@ -32,8 +33,13 @@ export interface LangfuseFake {
   prompt(name: string): { name: string; versions: FakePromptVersion[] } | undefined;
   /** The version that has `label`, or undefined. */
   labelled(name: string, label: string): number | undefined;
-  /** The next request (whatever it is) is answered with `status` and a Langfuse-like error. */
-  failNext(status: number, body?: unknown): void;
+  /** The next request (or the next one `when` matches) is answered with `status` and a Langfuse-like error. */
+  failNext(status: number, body?: unknown, when?: FailureMatch): void;
+  /**
+   * Carries out the next request `when` matches but never answers it, as if the caller died
+   * before it heard back; resolves once that request has been carried out.
+   */
+  applyNextWithoutAnswer(when: FailureMatch): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -80,7 +86,10 @@ export async function startLangfuseFake(
   const expectedAuth = `Basic ${Buffer.from(`${publicKey}:${secretKey}`).toString('base64')}`;
   const prompts = new Map<string, StoredVersion[]>();
   const requests: LangfuseFakeRequest[] = [];
-  const failures: Array<{ status: number; body: unknown }> = [];
+  const failures: QueuedFailure[] = [];
+  const unanswered: Array<{ when: FailureMatch; applied: () => void }> = [];
+  /** Takes what `handle` answers and drops it. */
+  const nobody = { writeHead: () => nobody, end: () => nobody } as unknown as ServerResponse;
 
   const resolveLatest = (versions: StoredVersion[]) => {
     const highest = Math.max(...versions.map((v) => v.version));
@@ -221,8 +230,16 @@ export async function startLangfuseFake(
       headers: req.headers,
       body: body === INVALID_JSON ? rawBody : body,
     });
-    const failure = failures.shift();
+    const failure = takeFailure(failures, req.method ?? 'GET', url.pathname);
     if (failure) return send(res, failure.status, failure.body);
+    const silent = unanswered.findIndex(({ when }) =>
+      matchesRequest(when, req.method ?? 'GET', url.pathname),
+    );
+    if (silent !== -1) {
+      handle(req, nobody, url, body, rawBody);
+      unanswered.splice(silent, 1)[0]?.applied();
+      return;
+    }
     handle(req, res, url, body, rawBody);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -265,8 +282,9 @@ export async function startLangfuseFake(
     labelled(name, label) {
       return prompts.get(name)?.find((v) => v.labels.includes(label))?.version;
     },
-    failNext(status, body) {
+    failNext(status, body, when) {
       failures.push({
+        when,
         status,
         body:
           body ??
@@ -274,6 +292,9 @@ export async function startLangfuseFake(
             ? { message: 'Internal Server Error', error: 'An unknown error occurred' }
             : { message: `Request failed with status ${status}`, error: 'InvalidRequestError' }),
       });
+    },
+    applyNextWithoutAnswer(when) {
+      return new Promise<void>((applied) => unanswered.push({ when, applied }));
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

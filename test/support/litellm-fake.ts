@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type FailureMatch, type QueuedFailure, takeFailure } from './fake-failures.js';
 
 /** A request as the fake received it (headers included, to assert on auth and attribution). */
 export interface LiteLLMFakeRequest {
@@ -63,8 +64,8 @@ export interface LiteLLMFake {
   fallbacks(model: string, type?: FallbackType): string[] | undefined;
   /** `litellm-changed-by` of every write (POST/PATCH/DELETE), in order; null when absent. */
   changedBy(): Array<{ path: string; changedBy: string | null }>;
-  /** The next request (whatever it is) is answered with `status` and a LiteLLM-like error. */
-  failNext(status: number, body?: unknown): void;
+  /** The next request (or the next one `when` matches) is answered with `status` and a LiteLLM-like error. */
+  failNext(status: number, body?: unknown, when?: FailureMatch): void;
   close(): Promise<void>;
 }
 
@@ -112,7 +113,7 @@ export async function startLiteLLMFake(options: { masterKey?: string } = {}): Pr
     content_policy: new Map(),
   };
   const requests: LiteLLMFakeRequest[] = [];
-  const failures: Array<{ status: number; body: unknown }> = [];
+  const failures: QueuedFailure[] = [];
 
   const keyName = (key: string) => `sk-...${key.slice(-4)}`;
   const keyRecord = (k: FakeKey) => ({
@@ -374,7 +375,7 @@ export async function startLiteLLMFake(options: { masterKey?: string } = {}): Pr
       headers: req.headers,
       body: parseError ? raw : body,
     });
-    const failure = failures.shift();
+    const failure = takeFailure(failures, req.method ?? 'GET', url.pathname);
     if (failure) return send(res, failure.status, failure.body);
     if (parseError) {
       return send(res, 422, {
@@ -450,8 +451,9 @@ export async function startLiteLLMFake(options: { masterKey?: string } = {}): Pr
           const header = request.headers['litellm-changed-by'];
           return { path: request.path, changedBy: typeof header === 'string' ? header : null };
         }),
-    failNext(status, body) {
+    failNext(status, body, when) {
       failures.push({
+        when,
         status,
         body:
           body ??
