@@ -5,7 +5,12 @@ import { SlackCallError } from '../slack-gateway.js';
 import type { MessageRef, OutboxOp, SlackDeliveryStore } from './delivery-store.js';
 import { DeferDelivery } from './incident-slack-sync.js';
 
-const MAX_BACKOFF_MS = 5 * 60_000;
+/**
+ * Nothing tells the outbox when Slack is back but its next try. Capped at five minutes, a
+ * one-minute Slack outage held messages back for up to a minute more after Slack returned (and
+ * `attempts` also counts rate-limit deferrals, so an edit deferred often backed off longest).
+ */
+const MAX_BACKOFF_MS = 30_000;
 
 export interface OutboxWorkerOptions {
   store: SlackDeliveryStore;
