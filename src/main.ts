@@ -107,7 +107,7 @@ export async function startAisre(config: Config, options: StartOptions = {}): Pr
   const runbooks = new RunbookLibrary(
     await loadRunbookDirectory(config.diagnosis.runbooksDir, checkRegistry, actionRegistry, logger),
   );
-  const db = await openDatabase(config.database);
+  const db = await openDatabase(config.database, { logger });
   try {
     const applied = await migrateLatest(db.knex);
     if (applied.length > 0) logger.info({ migrations: applied }, 'applied database migrations');

@@ -4,6 +4,7 @@ import knex, { type Knex } from 'knex';
 import ClientPGLite from 'knex-pglite';
 import pg from 'pg';
 import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
 import { acquireDataDirLock } from './data-dir-lock.js';
 
 // Postgres returns int8 (count(*), bigserial) as strings; our counts and ids fit in a double.
@@ -17,12 +18,26 @@ export interface Database {
 }
 
 /**
+ * knex's own messages as log lines. Left to knex, a database restart printed a bare
+ * `Connection Error: …` line to the console for every pooled connection it cut.
+ */
+function knexLog(logger: Logger): Knex.Logger {
+  const log = logger.child({ component: 'knex' });
+  return {
+    warn: (message) => log.warn(String(message)),
+    error: (message) => log.error(String(message)),
+    deprecate: (message) => log.warn(String(message)),
+    debug: (message) => log.debug(String(message)),
+  };
+}
+
+/**
  * Opens PostgreSQL when DATABASE_URL is set, otherwise embedded PGlite in AISRE_DATA_DIR.
  * `memory://` as the data dir keeps PGlite in memory (tests, throwaway runs).
  */
 export async function openDatabase(
   config: Config['database'],
-  options: { poolMax?: number } = {},
+  options: { poolMax?: number; logger?: Logger } = {},
 ): Promise<Database> {
   if (config.kind === 'postgres') {
     const db = knex({
@@ -30,6 +45,7 @@ export async function openDatabase(
       connection: { connectionString: config.url, application_name: 'aisre' },
       pool: { min: 0, max: options.poolMax ?? 10 },
       acquireConnectionTimeout: 10_000,
+      ...(options.logger ? { log: knexLog(options.logger) } : {}),
     });
     return { knex: db, kind: 'postgres', close: () => db.destroy() };
   }
