@@ -4,35 +4,33 @@ import { z } from 'zod';
 import { durationMs, parsePromql } from './promql-parser.js';
 import { evaluate, type Labels, labelsKey, type SeriesSource } from './promql-subset.js';
 
-const ruleSchema = z.union([
-  z.strictObject({
-    alert: z.string().min(1),
-    expr: z.string().min(1),
-    for: z
-      .string()
-      .regex(/^(\d+(ms|[smhdwy]))+$/, 'a duration such as 5m')
-      .optional(),
-    keep_firing_for: z.never().optional(),
-    labels: z.record(z.string(), z.string()).optional(),
-    annotations: z.record(z.string(), z.string()).optional(),
-  }),
-  z.looseObject({ record: z.string() }).transform((rule, ctx) => {
-    ctx.addIssue({
-      code: 'custom',
-      message: `recording rule ${rule.record}: the demo evaluates alerting rules only`,
-    });
-    return z.NEVER;
-  }),
-]);
+const ruleSchema = z.strictObject({
+  alert: z.string().min(1),
+  expr: z.string().min(1),
+  for: z
+    .string()
+    .regex(/^(\d+(ms|[smhdwy]))+$/, 'a duration such as 5m')
+    .optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+});
 const rulesFileSchema = z.strictObject({
   groups: z.array(
     z.strictObject({
       name: z.string(),
       interval: z.string().optional(),
-      rules: z.array(ruleSchema),
+      rules: z.array(
+        z.looseObject({}).refine((rule) => !('record' in rule), {
+          message: 'a recording rule: the demo evaluates alerting rules only',
+        }),
+      ),
     }),
   ),
 });
+
+function issues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+}
 
 /** An alerting rule as loaded, its query parsed up front so an unsupported one fails at load. */
 export interface AlertingRule {
@@ -63,13 +61,12 @@ interface ActiveAlert {
 /** Reads a Prometheus rules file; recording rules and queries outside the PromQL subset are refused. */
 export async function loadAlertingRules(file: string): Promise<AlertingRule[]> {
   const parsed = rulesFileSchema.safeParse(parseYaml(await readFile(file, 'utf8'), { merge: true }));
-  if (!parsed.success) {
-    throw new Error(
-      `${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  }
-  return parsed.data.groups.flatMap((group) =>
-    group.rules.map((rule) => {
+  if (!parsed.success) throw new Error(`${file}: ${issues(parsed.error)}`);
+  return parsed.data.groups.flatMap((group, g) =>
+    group.rules.map((raw, r) => {
+      const checked = ruleSchema.safeParse(raw);
+      if (!checked.success) throw new Error(`${file}: groups.${g}.rules.${r}: ${issues(checked.error)}`);
+      const rule = checked.data;
       try {
         parsePromql(rule.expr);
         for (const text of Object.values(rule.annotations ?? {})) renderAnnotation(text, {}, 0);
