@@ -146,8 +146,9 @@ describe.concurrent(`Slack down for a minute (${TEST_DB_KIND})`, { timeout: 240_
           180_000,
         );
         const recoveredAfterMs = arrived - (outageStarted + OUTAGE_MS);
-        // At most one more try each after Slack is back: the outbox's backoff tops out at 30 s (±20%).
-        expect(recoveredAfterMs).toBeLessThan(40_000);
+        // At most one more try each after Slack is back: the outbox's backoff tops out at 30 s
+        // (+20% jitter), and the rest is delivery work, with room for a loaded CI machine.
+        expect(recoveredAfterMs).toBeLessThan(45_000);
         const refused = emulator.calls.filter((call) => !succeeded(call));
         console.info(
           `[fault] Slack ${name} for ${OUTAGE_MS / 1000} s (${TEST_DB_KIND}): everything arrived ` +
