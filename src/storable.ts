@@ -20,6 +20,14 @@ export function storableText(text: string): string {
 /** The largest value of an `integer` column, which every id and count is. */
 export const MAX_STORABLE_INTEGER = 2_147_483_647;
 
+/**
+ * Whether `id` can name a row: ids arrive as digits in Slack payloads and URLs, and one beyond an
+ * `integer` makes the lookup itself fail rather than find nothing.
+ */
+export function isStorableId(id: number): boolean {
+  return Number.isInteger(id) && id >= 1 && id <= MAX_STORABLE_INTEGER;
+}
+
 const EARLIEST = Date.parse('0001-01-01T00:00:00Z');
 const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
 

@@ -4,6 +4,7 @@ import { describeRun } from '../../actions/action-run.js';
 import type { Recommendations } from '../../actions/action-service.js';
 import type { ActionChange } from '../../actions/action-type.js';
 import { redactBody } from '../../actions/integration-client.js';
+import { isStorableId } from '../../storable.js';
 import { LIMITS, listWithOverflow } from './limits.js';
 import { escapeInline, escapeMrkdwn, truncate, userMention } from './mrkdwn.js';
 import {
@@ -61,7 +62,8 @@ export function actionPickBlockId(incidentId: number): string {
 
 export function parseActionPickBlockId(blockId: string): number | null {
   const match = /^action_pick:([1-9][0-9]{0,14})$/.exec(blockId);
-  return match?.[1] ? Number(match[1]) : null;
+  const id = match?.[1] ? Number(match[1]) : null;
+  return id !== null && isStorableId(id) ? id : null;
 }
 
 const STATUS_LINE: Record<ActionRunStatus, string> = {

@@ -2,6 +2,7 @@ import type { Recommendations } from '../../actions/action-service.js';
 import type { CheckResult, CheckStatus } from '../../checks/check-type.js';
 import type { DiagnosisSession, DiagnosisStep } from '../../diagnosis/diagnosis.js';
 import { isConclusion } from '../../diagnosis/runbook-schema.js';
+import { isStorableId } from '../../storable.js';
 import { type ActionCatalogEntry, recommendationBlocks } from './action-run.js';
 import { escapeInline, escapeMrkdwn, link, truncate, userMention } from './mrkdwn.js';
 import {
@@ -33,7 +34,8 @@ export function overrideBlockId(sessionId: number): string {
 
 export function parseOverrideBlockId(blockId: string): number | null {
   const match = /^diagnosis_override:([1-9][0-9]{0,14})$/.exec(blockId);
-  return match?.[1] ? Number(match[1]) : null;
+  const id = match?.[1] ? Number(match[1]) : null;
+  return id !== null && isStorableId(id) ? id : null;
 }
 
 const STATUS_EMOJI: Record<CheckStatus, string> = { pass: '✅', fail: '❌', inconclusive: '❔', error: '⚠️' };

@@ -1,3 +1,4 @@
+import { isStorableId } from '../../storable.js';
 /**
  * The subset of Block Kit that aisre produces, typed just enough to catch mistakes in the builders
  * and to let the text renderer walk a message without casts.
@@ -167,5 +168,6 @@ export function incidentActionsBlockId(incidentId: number): string {
 /** The incident id encoded by `incidentActionsBlockId`, or null for any other block id. */
 export function parseIncidentActionsBlockId(blockId: string): number | null {
   const match = /^incident_actions:([1-9][0-9]{0,14})$/.exec(blockId);
-  return match?.[1] ? Number(match[1]) : null;
+  const id = match?.[1] ? Number(match[1]) : null;
+  return id !== null && isStorableId(id) ? id : null;
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { ActionCommandResult } from '../../../actions/action-service.js';
 import { validationError } from '../../../errors.js';
 import type { Actor } from '../../../incidents/incident.js';
+import { isStorableId } from '../../../storable.js';
 import { actionParamsModal, parseActionPickBlockId } from '../../blocks/action-run.js';
 import type { ListenerDeps } from '../listener-deps.js';
 import { replyPrivately, replyWithError } from '../reply.js';
@@ -26,8 +27,8 @@ const previewAction = z.object({
   type: z.literal('button'),
   value: jsonValue(
     z.object({
-      incident: z.number().int().positive(),
-      session: z.number().int().positive(),
+      incident: z.number().refine(isStorableId, 'must be an incident id'),
+      session: z.number().refine(isStorableId, 'must be a diagnosis id'),
       index: z.number().int().min(0),
     }),
   ),
@@ -38,7 +39,8 @@ const runButton = z.object({
   value: z
     .string()
     .regex(/^[1-9][0-9]{0,14}$/, 'must be an action run id')
-    .transform(Number),
+    .transform(Number)
+    .refine(isStorableId, 'must be an action run id'),
 });
 
 const pickAction = z.object({

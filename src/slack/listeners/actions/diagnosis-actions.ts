@@ -1,6 +1,7 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { z } from 'zod';
 import { validationError } from '../../../errors.js';
+import { isStorableId } from '../../../storable.js';
 import { parseOverrideBlockId } from '../../blocks/diagnosis-step.js';
 import type { ListenerDeps } from '../listener-deps.js';
 import { replyPrivately, replyWithError } from '../reply.js';
@@ -21,8 +22,8 @@ const answerAction = z.object({
     })
     .pipe(
       z.object({
-        session: z.number().int().positive(),
-        seq: z.number().int().positive(),
+        session: z.number().refine(isStorableId, 'must be a diagnosis id'),
+        seq: z.number().refine(isStorableId, 'must be a step number'),
         answer: z.number().int().min(0),
       }),
     ),

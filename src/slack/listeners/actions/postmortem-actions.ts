@@ -1,6 +1,7 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { z } from 'zod';
 import { validationError } from '../../../errors.js';
+import { isStorableId } from '../../../storable.js';
 import { postmortemEditModal } from '../../blocks/postmortem.js';
 import type { ListenerDeps } from '../listener-deps.js';
 import { replyPrivately, replyWithError } from '../reply.js';
@@ -12,7 +13,8 @@ const incidentButton = z.object({
   value: z
     .string()
     .regex(/^[1-9][0-9]{0,14}$/, 'must be an incident id')
-    .transform(Number),
+    .transform(Number)
+    .refine(isStorableId, 'must be an incident id'),
 });
 
 function incidentOf(action: unknown): number {

@@ -1,13 +1,14 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { z } from 'zod';
 import { toAppError } from '../../../errors.js';
+import { isStorableId } from '../../../storable.js';
 import { ACTION_PARAMS_VIEW } from '../../blocks/action-run.js';
 import type { ListenerDeps } from '../listener-deps.js';
 
 type ViewArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
 const metadataSchema = z.object({
-  incidentId: z.number().int().positive(),
+  incidentId: z.number().refine(isStorableId),
   actionId: z.string().min(1).max(100),
 });
 
