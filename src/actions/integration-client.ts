@@ -115,7 +115,7 @@ export function createIntegrationClient(options: IntegrationClientOptions): Http
       text = await response.text();
     } catch (err) {
       options.record({ ...recorded, status: null });
-      throw transportError(options.name, err, options.signal, timeout, timeoutMs, url);
+      throw transportError(options.name, method, err, options.signal, timeout, timeoutMs, url);
     }
     options.record({ ...recorded, status: response.status });
     const parsed = parseJson(text);
@@ -169,8 +169,12 @@ function reasonText(reason: unknown): string {
   return typeof reason === 'string' ? reason : 'the run was cancelled';
 }
 
+/** Errors that mean the request never left: nothing can have been applied. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
 function transportError(
   integration: string,
+  method: HttpMethod,
   err: unknown,
   signal: AbortSignal,
   timeout: AbortSignal,
@@ -185,11 +189,14 @@ function transportError(
       cause: err,
     });
   }
+  // A write that got no answer may still have landed: the run's record must not read as if
+  // nothing changed.
+  const mayHaveApplied = method === 'GET' ? '' : `; the ${method} may have been applied`;
   if (timeout.aborted) {
     return new ActionError({
       integration,
       kind: 'timeout',
-      integrationMessage: `no answer after ${timeoutMs} ms`,
+      integrationMessage: `no answer after ${timeoutMs} ms${mayHaveApplied}`,
       cause: err,
     });
   }
@@ -205,7 +212,12 @@ function transportError(
   // Runtime messages may quote the URL (and the key in its query): show it as the audit does, and
   // do not chain the raw error, which loggers print with its causes.
   const safe = detail.split(url).join(redactUrl(url));
-  return new ActionError({ integration, kind: 'network', integrationMessage: safe });
+  const sent = typeof cause?.code !== 'string' || !NOT_SENT.has(cause.code);
+  return new ActionError({
+    integration,
+    kind: 'network',
+    integrationMessage: `${safe}${sent ? mayHaveApplied : ''}`,
+  });
 }
 
 const NOT_JSON = Symbol('not json');

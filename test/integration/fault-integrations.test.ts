@@ -151,4 +151,24 @@ describe(`integration endpoints failing under an action (${TEST_DB_KIND})`, () =
     expect(requests.at(-1)).toBe(`PATCH /api/public/v2/prompts/${PROMPT}/versions/3 503`);
     expect(failure?.summary).toContain('langfuse answered 503');
   });
+
+  it('Langfuse moves the label but never answers: failed after the timeout, and the record says the change may have landed', async () => {
+    const { svc, stand, incidentId, sessionId } = await concluded();
+    const { run, finish } = await execute(svc, incidentId, sessionId, 0);
+    const applied = stand.langfuse.applyNextWithoutAnswer({ method: 'PATCH' });
+    await finish();
+    await applied;
+
+    const failed = await svc.aisre.actions.get(run.id);
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toBe(
+      'langfuse did not answer in time: no answer after 10000 ms; the PATCH may have been applied',
+    );
+    // It was: the record shows the write without an answer and the state before it, for a person to act on.
+    expect(stand.langfuse.labelled(PROMPT, 'production')).toBe(2);
+    const { requests, failed: entry, failure } = await record(svc, incidentId, run.id);
+    expect(requests.at(-1)).toBe(`PATCH /api/public/v2/prompts/${PROMPT}/versions/2 no answer`);
+    expect(entry.previousState).toMatchObject({ fromVersion: 3, toVersion: 2 });
+    expect(failure?.summary).toContain('the PATCH may have been applied');
+  }, 30_000);
 });
