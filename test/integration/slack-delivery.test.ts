@@ -22,6 +22,7 @@ import {
   waitForUpdate,
 } from '../support/slack-flow.js';
 import { eventBody, slashCommandBody } from '../support/slack-requests.js';
+import { withoutPlainText } from '../support/slack-text.js';
 import { TEST_DB_KIND } from '../support/test-database.js';
 import { INCIDENTS_CHANNEL } from '../support/test-service.js';
 
@@ -504,11 +505,3 @@ describe(`Slack delivery of incidents (${TEST_DB_KIND})`, () => {
     expect(await metrics(service.url)).toMatch(/^aisre_slack_outbox_dead 0$/m);
   });
 });
-
-/** A copy of a Slack payload without its plain_text objects, which Slack shows verbatim. */
-function withoutPlainText(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutPlainText);
-  if (typeof value !== 'object' || value === null) return value;
-  if ((value as { type?: unknown }).type === 'plain_text') return null;
-  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, withoutPlainText(inner)]));
-}
