@@ -18,7 +18,10 @@ Usage:
   aisre runbook validate [file]   check runbooks (all of AISRE_RUNBOOKS_DIR, or one file)
   aisre runbook schema        print the runbook JSON Schema (for editors)
   aisre runbook mermaid [id]  print a runbook's tree as a Mermaid flowchart
-  aisre demo [--keep]         run a self-contained demo on embedded PGlite
+  aisre demo [--keep] [--built-in]
+                              run the whole story on embedded PGlite: the reference app, faults,
+                              alerts, diagnosis, actions, postmortems (--built-in: answer PromQL
+                              with the built-in subset even where Prometheus is installed)
   aisre reference-app [--port N] [--aisre-url URL --aisre-token T]
                               run the fault-injectable reference AI app (game days)
   aisre help                  show this help
@@ -79,10 +82,11 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'demo': {
-      const { database } = loadConfig({ ALERTMANAGER_ALLOW_UNAUTHENTICATED: 'true' });
+      const { database, diagnosis } = loadConfig({ ALERTMANAGER_ALLOW_UNAUTHENTICATED: 'true' });
       return runDemo({
-        keep: flags.includes('--keep'),
+        flags,
         dataDir: database.kind === 'pglite' ? database.dataDir : './.aisre',
+        runbooksDir: diagnosis.runbooksDir,
       });
     }
     case 'reference-app':

@@ -27,7 +27,7 @@ describe.runIf(TEST_DB_KIND === 'pglite')('npm run demo', () => {
   }, async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'aisre-demo-'));
     try {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'demo'], {
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'demo', '--built-in'], {
         env: { PATH: process.env.PATH, AISRE_DATA_DIR: dataDir },
         maxBuffer: 64 * 1024 * 1024,
         timeout: 220_000,
