@@ -3,7 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/incidents/incident.js';
 import { type ActionStand, AGENT_KEY, PROMPT, startActionStand } from '../support/action-support.js';
 import { FUZZ, garbage, weirdString } from '../support/hostile-values.js';
-import { openIncident, responseUrl, type SlackFlow, startSlackFlow } from '../support/slack-flow.js';
+import {
+  listIncidents,
+  openIncident,
+  responseUrl,
+  type SlackFlow,
+  startSlackFlow,
+} from '../support/slack-flow.js';
 import {
   blockActionsBody,
   postSigned,
@@ -253,6 +259,41 @@ describe(`hostile input from Slack (${TEST_DB_KIND})`, { timeout: 60_000 }, () =
       FUZZ,
     );
     expect(await settledSnapshot()).toEqual(before);
+  });
+
+  it('keeps what a person types into a modal, NUL and lone surrogates made storable rather than the submission lost', async () => {
+    const declared = await flow.slack(
+      viewSubmissionBody({
+        userId: 'U0ALICE',
+        callbackId: 'incident.declare',
+        values: {
+          title: { title: 'Answers\u0000 cite \ud800 nothing' },
+          severity: { severity: { selected: 'SEV2' } },
+          service: { service: 'svc\u0000' },
+        },
+      }),
+    );
+    expect(declared.status).toBe(200);
+    await expect
+      .poll(async () => (await listIncidents(flow.service)).map((listed) => listed.title), {
+        timeout: 10_000,
+      })
+      .toContain('Answers\ufffd cite \ufffd nothing');
+
+    const submitted = await flow.slack(
+      viewSubmissionBody({
+        userId: 'U0ALICE',
+        callbackId: 'action.params',
+        privateMetadata: JSON.stringify({ incidentId: incident.id, actionId: 'http.webhook' }),
+        values: { params: { params: '{"webhook": "reindex", "body": {"note": "a\\u0000b"}}' } },
+      }),
+    );
+    expect(await submitted.text()).toBe('');
+    await expect
+      .poll(async () => (await flow.service.aisre.actions.runs(incident.id)).map((run) => run.params.body), {
+        timeout: 10_000,
+      })
+      .toContainEqual({ note: 'a\ufffdb' });
   });
 
   it('refuses unsigned, mis-signed, replayed and oversized requests before any listener runs', async () => {

@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { z } from 'zod';
 import { toAppError } from '../../../errors.js';
-import { isStorableId } from '../../../storable.js';
+import { isStorableId, storableText } from '../../../storable.js';
 import { ACTION_PARAMS_VIEW } from '../../blocks/action-run.js';
 import type { ListenerDeps } from '../listener-deps.js';
 
@@ -24,7 +24,10 @@ const ERROR_LENGTH = 300;
 function paramsFrom(raw: string | null | undefined): Record<string, unknown> | string {
   let value: unknown;
   try {
-    value = JSON.parse(raw?.trim() || '{}');
+    // Strings made storable: an escaped NUL would fail the preview's insert after the modal closed.
+    value = JSON.parse(raw?.trim() || '{}', (_key, item: unknown) =>
+      typeof item === 'string' ? storableText(item) : item,
+    );
   } catch (err) {
     return `This is not JSON: ${(err as Error).message}`;
   }

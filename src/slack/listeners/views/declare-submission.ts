@@ -1,6 +1,7 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { z } from 'zod';
 import { incidentRef, SEVERITIES } from '../../../incidents/incident.js';
+import { storableText } from '../../../storable.js';
 import { parseDeclareModalMetadata } from '../../blocks/declare-modal.js';
 import { escapeMrkdwn } from '../../blocks/mrkdwn.js';
 import { DECLARE_MODAL_IDS } from '../../blocks/types.js';
@@ -8,7 +9,8 @@ import type { ListenerDeps } from '../listener-deps.js';
 
 type ViewArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
-const textValue = z.object({ value: z.string().nullish() }).optional();
+// Storable, or a NUL pasted into the form would fail the insert after the modal has closed.
+const textValue = z.object({ value: z.string().transform(storableText).nullish() }).optional();
 const stateSchema = z.object({
   [DECLARE_MODAL_IDS.title.block]: z.object({ [DECLARE_MODAL_IDS.title.action]: textValue }),
   [DECLARE_MODAL_IDS.severity.block]: z.object({

@@ -1,14 +1,15 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { z } from 'zod';
 import type { PostmortemEdits } from '../../../postmortems/postmortem.js';
-import { isStorableId } from '../../../storable.js';
+import { isStorableId, storableText } from '../../../storable.js';
 import { POSTMORTEM_FIELDS } from '../../blocks/postmortem.js';
 import type { ListenerDeps } from '../listener-deps.js';
 
 type ViewArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
 const metadataSchema = z.object({ incidentId: z.number().refine(isStorableId) });
-const fieldState = z.object({ value: z.string().nullish() }).optional();
+// Storable, or a NUL pasted into the form would fail the save after the modal has closed.
+const fieldState = z.object({ value: z.string().transform(storableText).nullish() }).optional();
 
 function metadataOf(raw: string | undefined) {
   try {
