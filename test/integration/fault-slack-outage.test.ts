@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { describe, it } from 'vitest';
 import { alertmanagerBody } from '../support/alertmanager-payloads.js';
 import { openScenarioIncident, RUNBOOKS_DIR, scenarioNamed } from '../support/diagnosis-support.js';
+import { eventually } from '../support/polling.js';
 import { startPrometheusStandIn } from '../support/prometheus-stand-in.js';
 import type { RecordedCall, SlackWindowFailure } from '../support/slack-emulator.js';
 import {
@@ -45,16 +46,6 @@ async function metrics(url: string): Promise<string> {
   return (await fetch(`${url}/metrics`)).text();
 }
 
-/** Polls until `probe` holds; returns when it did. */
-async function until(what: string, probe: () => Promise<boolean> | boolean, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probe()) return Date.now();
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(200);
-  }
-}
-
 const OUTAGES: Array<{ name: string; failure: SlackWindowFailure }> = [
   { name: 'HTTP 503 for every call', failure: { status: 503 } },
   // Retry-After counts down to the end of the minute, as a workspace-wide limit's would.
@@ -90,7 +81,10 @@ describe.concurrent(`Slack down for a minute (${TEST_DB_KIND})`, { timeout: 240_
           scenarioNamed('index-job-failing'),
           'search-api',
         );
-        await service.aisre.diagnosis.start(diagnosed.incidentId, { kind: 'slack', userId: 'U0BOB' });
+        const started = await service.aisre.diagnosis.start(diagnosed.incidentId, {
+          kind: 'slack',
+          userId: 'U0BOB',
+        });
         const joined = alertmanagerBody({
           groupKey: '{}:{alertname="VectorStoreTimeouts"}',
           alerts: [
@@ -104,13 +98,9 @@ describe.concurrent(`Slack down for a minute (${TEST_DB_KIND})`, { timeout: 240_
         const joinedId = first.body.incidentId as number;
         expect(second.body).toMatchObject({ incidentId: joinedId, newOccurrences: 1 });
         const opened = [diagnosed.incidentId, joinedId];
-        const concluded = async () =>
-          (
-            (await incidentDetail(service, diagnosed.incidentId)).incident as unknown as {
-              diagnosis: { status: string } | null;
-            }
-          ).diagnosis?.status === 'concluded';
-        await until('the diagnosis to conclude without Slack', concluded, 20_000);
+        // The diagnosis does not wait for Slack.
+        const session = await service.aisre.diagnosis.settled(started.session!.id, 20_000);
+        expect(session.status).toBe('concluded');
 
         // Slack said no to everything while it was down, and nothing showed there.
         await delay(outageStarted + OUTAGE_MS - Date.now());
@@ -122,26 +112,26 @@ describe.concurrent(`Slack down for a minute (${TEST_DB_KIND})`, { timeout: 240_
         // Then everything arrives: an announcement, a channel and a card for each new incident, the
         // diagnosis thread, and the first incident's edits.
         const channelOf = async (id: number) => (await incidentDetail(service, id)).slack?.channelId;
-        const arrived = await until(
+        const arrived = await eventually(
           'every message after the outage',
           async () => {
-            if (emulator.messages(INCIDENTS_CHANNEL).length < 3) return false;
+            if (emulator.messages(INCIDENTS_CHANNEL).length < 3) return undefined;
             for (const id of opened) {
               const channel = await channelOf(id);
-              if (!channel || !findCard(emulator, channel, id)) return false;
+              if (!channel || !findCard(emulator, channel, id)) return undefined;
             }
             const channel = (await channelOf(diagnosed.incidentId))!;
             const card = findCard(emulator, channel, diagnosed.incidentId)!;
             const thread = emulator.messages(channel).filter((m) => m.thread_ts === card.ts);
             const status = cardFields(findCard(emulator, before.channelId, before.id)!.blocks).Status;
             const announcement = emulator.messages(INCIDENTS_CHANNEL)[0]!;
-            return (
+            const done =
               thread.length === 3 &&
               text(thread[2]!.blocks).includes('index') &&
               status === '👀 Acknowledged' &&
               announcement.text.includes('SEV1') &&
-              text(findCard(emulator, (await channelOf(joinedId))!, joinedId)!.blocks).includes('2 firing')
-            );
+              text(findCard(emulator, (await channelOf(joinedId))!, joinedId)!.blocks).includes('2 firing');
+            return done ? Date.now() : undefined;
           },
           180_000,
         );
@@ -158,9 +148,9 @@ describe.concurrent(`Slack down for a minute (${TEST_DB_KIND})`, { timeout: 240_
 
         // Nothing lost, nothing doubled.
         await service.aisre.outbox.drain(30_000);
-        const text_ = await metrics(service.url);
-        expect(text_).toMatch(/^aisre_slack_outbox_depth 0$/m);
-        expect(text_).toMatch(/^aisre_slack_outbox_dead 0$/m);
+        const exported = await metrics(service.url);
+        expect(exported).toMatch(/^aisre_slack_outbox_depth 0$/m);
+        expect(exported).toMatch(/^aisre_slack_outbox_dead 0$/m);
         expect(emulator.messages(INCIDENTS_CHANNEL)).toHaveLength(3);
         expect(emulator.callsTo('conversations.create').filter(succeeded)).toHaveLength(2);
         for (const id of opened) {
