@@ -43,12 +43,16 @@ const actionsOf = (incidentId: number) => (aisre: ServiceProcess) =>
 
 /** Waits until the incident's only run has executed, and returns the runs and audit. */
 function executed(aisre: ServiceProcess, incidentId: number) {
-  return eventually('the run to finish', async () => {
-    const current = await actionsOf(incidentId)(aisre);
-    return ['verifying', 'recovered', 'not_recovered'].includes(current.runs[0]?.status ?? '')
-      ? current
-      : undefined;
-  });
+  return eventually(
+    'the run to finish',
+    async () => {
+      const current = await actionsOf(incidentId)(aisre);
+      return ['verifying', 'recovered', 'not_recovered'].includes(current.runs[0]?.status ?? '')
+        ? current
+        : undefined;
+    },
+    60_000,
+  );
 }
 
 async function click(aisre: ServiceProcess, userId: string, actionId: string, value: string): Promise<void> {
@@ -88,17 +92,22 @@ async function concludedIncident(
   children.push(first);
   options.beforeOpen?.(actions);
   const incidentId = await openActionIncident(first.url);
-  const sessionId = await eventually('the diagnosis to conclude', async () => {
-    const { incident } = await apiGet<{
-      incident: { diagnosis: { sessionId: number; status: string } | null };
-    }>(first.url, `/api/incidents/${incidentId}`);
-    return incident.diagnosis?.status === 'concluded' ? incident.diagnosis.sessionId : undefined;
-  });
+  const sessionId = await eventually(
+    'the diagnosis to conclude',
+    async () => {
+      const { incident } = await apiGet<{
+        incident: { diagnosis: { sessionId: number; status: string } | null };
+      }>(first.url, `/api/incidents/${incidentId}`);
+      return incident.diagnosis?.status === 'concluded' ? incident.diagnosis.sessionId : undefined;
+    },
+    60_000,
+  );
   return { first, incidentId, sessionId, env, stand: actions };
 }
 
 describe(`a process SIGKILLed mid-action (${TEST_DB_KIND})`, {
-  timeout: 120_000,
+  // Each test starts aisre twice as a child process; PGlite on a loaded 2-core machine took 70 s.
+  timeout: 180_000,
 }, () => {
   it('resumes the prompt rollback from what it read before the kill: the label moves once, to v2, never to v1', async () => {
     const { first, incidentId, sessionId, env, stand } = await concludedIncident();
