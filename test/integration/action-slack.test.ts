@@ -1,18 +1,21 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ActionStand, AGENT_KEY, PROMPT, startActionStand } from '../support/action-support.js';
-import type { EmulatedMessage, SlackEmulator } from '../support/slack-emulator.js';
 import {
   actionsBlock,
   blocksOf,
   clickOn as click,
   element,
   openIncident,
+  previewButton,
   responseUrl,
+  runButton,
   type SlackFlow,
   startSlackFlow,
+  blocksText as text,
+  waitForThreadMessage as waitForMessage,
   waitForUpdate,
 } from '../support/slack-flow.js';
-import { type BlockActionInput, viewSubmissionBody } from '../support/slack-requests.js';
+import { viewSubmissionBody } from '../support/slack-requests.js';
 import { TEST_DB_KIND } from '../support/test-database.js';
 
 let flow: SlackFlow | undefined;
@@ -28,46 +31,6 @@ async function start(env: Record<string, string> = {}): Promise<SlackFlow> {
   stand = await startActionStand();
   flow = await startSlackFlow({ env: { ...stand.env, ...env } });
   return flow;
-}
-
-const text = (value: unknown) => JSON.stringify(value ?? []);
-
-/** The message in the card's thread whose fallback text starts with `prefix` (the latest state). */
-function threadMessage(emulator: SlackEmulator, channelId: string, cardTs: string, prefix: string) {
-  return emulator
-    .messages(channelId)
-    .find((message) => message.thread_ts === cardTs && (message.text ?? '').startsWith(prefix));
-}
-
-function waitForMessage(
-  emulator: SlackEmulator,
-  channelId: string,
-  cardTs: string,
-  prefix: string,
-  predicate: (message: EmulatedMessage) => boolean = () => true,
-): Promise<EmulatedMessage> {
-  return emulator.waitFor(() => {
-    const found = threadMessage(emulator, channelId, cardTs, prefix);
-    return found && predicate(found) ? found : undefined;
-  }, 15_000);
-}
-
-/** The button `actionId` of a run message (its actions block names the run). */
-function runButton(message: EmulatedMessage, actionId: string): BlockActionInput {
-  const block = blocksOf(message.blocks).find((b) => b.block_id?.startsWith('action_run:'));
-  const button = block?.elements?.find((e) => e.action_id === actionId);
-  if (!block || !button) throw new Error(`no ${actionId} on ${text(message.blocks)}`);
-  return { action_id: actionId, block_id: block.block_id!, value: button.value! };
-}
-
-/** The Preview button of recommendation `index` on the conclusion message. */
-function previewButton(conclusion: EmulatedMessage, index: number): BlockActionInput {
-  const buttons = blocksOf(conclusion.blocks)
-    .map((block) => (block as { accessory?: { action_id?: string; value?: string } }).accessory)
-    .filter((accessory) => accessory?.action_id === 'action.preview');
-  const button = buttons.find((candidate) => JSON.parse(candidate!.value!).index === index);
-  if (!button) throw new Error(`no Preview ${index} on ${text(conclusion.blocks)}`);
-  return { action_id: 'action.preview', value: button.value! };
 }
 
 /** Opens the incident, runs the diagnosis from the card, and returns the conclusion message. */

@@ -1,12 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FaultName } from '../../src/reference-app/catalog.js';
+import { diagnosisRecords, statuses } from '../support/diagnosis-support.js';
 import { type E2eWorld, startE2eWorld } from '../support/e2e-world.js';
 import {
+  blocksText,
+  clickOn,
   findCard,
   incidentDetail,
   listIncidents,
+  previewButton,
   responseUrl,
+  runButton,
   type SlackFlow,
+  waitForThreadMessage,
 } from '../support/slack-flow.js';
 import { slashCommandBody } from '../support/slack-requests.js';
 import { TEST_DB_KIND } from '../support/test-database.js';
@@ -16,9 +22,9 @@ import { API_TOKEN } from '../support/test-service.js';
 // with the shipped rules, aisre on a real database, and the Slack emulator. Nothing is faked
 // between the fault and the postmortem. Each fault runs in a world of its own (startE2eWorld).
 
-const RESPONDER = { kind: 'slack', userId: 'U0ALICE' } as const;
+const RESPONDER = 'U0ALICE';
 /** A high-risk action waits for a second person. */
-const APPROVER = { kind: 'slack', userId: 'U0BOB' } as const;
+const APPROVER = 'U0BOB';
 
 /** What each fault's story must end in: the alert, the conclusion and the action. */
 interface FaultStory {
@@ -117,7 +123,7 @@ const seconds = (fromMs: number, toMs: number) => `${((toMs - fromMs) / 1000).to
 async function command(flow: SlackFlow, line: string, channelId: string): Promise<string> {
   const reply = responseUrl(flow.emulator);
   const response = await flow.slack(
-    slashCommandBody({ text: line, userId: RESPONDER.userId, channelId, responseUrl: reply.url }),
+    slashCommandBody({ text: line, userId: RESPONDER, channelId, responseUrl: reply.url }),
   );
   expect(response.status).toBe(200);
   return ((await reply.reply()).body as { text: string }).text;
@@ -210,21 +216,39 @@ describe(`end to end: reference app, real Prometheus and Alertmanager (${TEST_DB
         return current.diagnosis?.conclusion ? current.diagnosis : undefined;
       });
       const diagnosedAt = Date.now();
-      expect(diagnosed.conclusion).toMatchObject({ node: story.conclusion, layer: story.layer });
-
-      // 4. The recommended action is previewed, executed (and approved, when high risk).
-      const recommendations = await actions.recommendations(id);
-      const recommended = recommendations!.items[0]!;
-      expect(recommended).toMatchObject({ actionId: story.action, error: null });
-      const preview = await actions.preview(
-        { incidentId: id, recommendation: { sessionId: recommendations!.sessionId, index: 0 } },
-        RESPONDER,
+      // On a wrong turn, the message shows the path and what each check said.
+      const path = (await diagnosisRecords(flow.service.aisre.db.knex, id)).flatMap(({ steps }) =>
+        steps.map((step) => `${step.nodeId} -> ${step.nextNode}: ${JSON.stringify(statuses(step))}`),
       );
+      expect(diagnosed.conclusion, path.join('\n')).toMatchObject({
+        node: story.conclusion,
+        layer: story.layer,
+      });
+
+      // 4. In the card's thread, the responder previews the recommended action and executes it;
+      //    a high-risk one waits for a second person's approval. Every click is a signed request.
+      const recommendations = await actions.recommendations(id);
+      expect(recommendations!.items[0]).toMatchObject({ actionId: story.action, error: null });
+      await outbox.drain();
+      const cardTs = findCard(flow.emulator, channelId, id)!.ts;
+      const conclusion = await waitForThreadMessage(
+        flow.emulator,
+        channelId,
+        cardTs,
+        'Diagnosis concluded',
+        (m) => blocksText(m.blocks).includes('action.preview'),
+      );
+      await flow.slack(clickOn(conclusion, channelId, RESPONDER, previewButton(conclusion, 0)));
+      const preview = await waitFor('the preview', async () => (await actions.runs(id))[0]);
       expect(preview.status, preview.error ?? '').toBe('previewed');
-      const executed = await actions.execute(preview.id, RESPONDER);
-      expect(executed.accepted).toBe(true);
-      if (executed.run.status === 'awaiting_approval') {
-        expect((await actions.approve(preview.id, APPROVER)).accepted).toBe(true);
+      const runPrefix = `${story.action} (A-${preview.id})`;
+      const previewed = await waitForThreadMessage(flow.emulator, channelId, cardTs, runPrefix);
+      await flow.slack(clickOn(previewed, channelId, RESPONDER, runButton(previewed, 'action.execute')));
+      if (preview.risk === 'high') {
+        const waiting = await waitForThreadMessage(flow.emulator, channelId, cardTs, runPrefix, (m) =>
+          blocksText(m.blocks).includes('action.approve'),
+        );
+        await flow.slack(clickOn(waiting, channelId, APPROVER, runButton(waiting, 'action.approve')));
       }
 
       // 5. Verification reads the metrics again, sees recovery, and marks the incident mitigated.

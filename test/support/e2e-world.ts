@@ -72,13 +72,18 @@ export async function startE2eWorld(): Promise<E2eWorld> {
     });
     stops.push(() => flow.dispose());
     aisreTarget.url = flow.service.url;
-    // Yesterday, healthy: what `offset 1d` compares with (a Prometheus started now has no past).
+    // A healthy past, as a production Prometheus has one: yesterday, which `offset 1d` compares
+    // with, and the last ten minutes, so the first 1-minute rates are not read off a few seconds
+    // of scrapes (one refusal among a dozen requests looks like a refusal storm).
     const now = Date.now();
-    const history = await healthyHistory({
-      fromMs: now - DAY_MS - 20 * MINUTE_MS,
-      toMs: now - DAY_MS + 10 * MINUTE_MS,
-      service: app.service,
-    });
+    const history = [
+      ...(await healthyHistory({
+        fromMs: now - DAY_MS - 20 * MINUTE_MS,
+        toMs: now - DAY_MS + 10 * MINUTE_MS,
+        service: app.service,
+      })),
+      ...(await healthyHistory({ fromMs: now - 10 * MINUTE_MS, toMs: now - 5_000, service: app.service })),
+    ];
     const prometheus = await startPrometheusStack({
       scrapeTarget: new URL(app.url).host,
       aisreUrl: flow.service.url,

@@ -349,3 +349,51 @@ export function clickOn(
     ...(url ? { responseUrl: url } : {}),
   });
 }
+
+/** Blocks (or anything) as one string, for `toContain` on what a message shows. */
+export const blocksText = (value: unknown) => JSON.stringify(value ?? []);
+
+/** The message in the card's thread whose fallback text starts with `prefix` (the latest state). */
+export function threadMessage(
+  emulator: SlackEmulator,
+  channelId: string,
+  cardTs: string,
+  prefix: string,
+): EmulatedMessage | undefined {
+  return emulator
+    .messages(channelId)
+    .find((message) => message.thread_ts === cardTs && (message.text ?? '').startsWith(prefix));
+}
+
+/** Waits for the thread message starting with `prefix` to satisfy `predicate`. */
+export function waitForThreadMessage(
+  emulator: SlackEmulator,
+  channelId: string,
+  cardTs: string,
+  prefix: string,
+  predicate: (message: EmulatedMessage) => boolean = () => true,
+  timeoutMs = 15_000,
+): Promise<EmulatedMessage> {
+  return emulator.waitFor(() => {
+    const found = threadMessage(emulator, channelId, cardTs, prefix);
+    return found && predicate(found) ? found : undefined;
+  }, timeoutMs);
+}
+
+/** The button `actionId` of a run message (its actions block names the run). */
+export function runButton(message: EmulatedMessage, actionId: string): BlockActionInput {
+  const block = blocksOf(message.blocks).find((b) => b.block_id?.startsWith('action_run:'));
+  const button = block?.elements?.find((e) => e.action_id === actionId);
+  if (!block || !button) throw new Error(`no ${actionId} on ${blocksText(message.blocks)}`);
+  return { action_id: actionId, block_id: block.block_id!, value: button.value! };
+}
+
+/** The Preview button of recommendation `index` on the conclusion message. */
+export function previewButton(conclusion: EmulatedMessage, index: number): BlockActionInput {
+  const buttons = blocksOf(conclusion.blocks)
+    .map((block) => (block as { accessory?: { action_id?: string; value?: string } }).accessory)
+    .filter((accessory) => accessory?.action_id === 'action.preview');
+  const button = buttons.find((candidate) => JSON.parse(candidate!.value!).index === index);
+  if (!button) throw new Error(`no Preview ${index} on ${blocksText(conclusion.blocks)}`);
+  return { action_id: 'action.preview', value: button.value! };
+}
