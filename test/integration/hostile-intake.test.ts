@@ -3,7 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHANGE_KINDS } from '../../src/changes/change-event.js';
 import { alertmanagerPayloadSchema } from '../../src/intake/alertmanager-payload.js';
 import { alertmanagerBody } from '../support/alertmanager-payloads.js';
-import { FUZZ, garbage, type JsonPath, mutate, mutation, weirdString } from '../support/hostile-values.js';
+import {
+  alertmanagerDelivery,
+  FUZZ,
+  garbage,
+  isoDate,
+  type JsonPath,
+  mutate,
+  mutation,
+  weirdString,
+} from '../support/hostile-values.js';
 import { tableSnapshot } from '../support/table-snapshot.js';
 import { TEST_DB_KIND } from '../support/test-database.js';
 import {
@@ -103,34 +112,6 @@ async function expectRefusedCleanly(
     expect(answer.body.message).toMatch(/^Invalid [\w ]+: .*\w/);
   }
 }
-
-const isoDate = fc
-  .date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true })
-  .map((date) => date.toISOString());
-
-const labels = fc.dictionary(weirdString, weirdString, { maxKeys: 3 });
-
-const alertmanagerDelivery = fc
-  .record({
-    receiver: fc.oneof(fc.constant('aisre'), weirdString),
-    groupKey: fc.oneof(fc.constantFrom('{}:{alertname="A"}', '{}:{alertname="B"}'), weirdString),
-    truncatedAlerts: fc.oneof(fc.constant(0), fc.nat()),
-    alerts: fc.array(
-      fc.record({
-        name: fc.oneof(fc.constantFrom('EvalPassRateLow', 'TokenSpendHigh'), weirdString),
-        fingerprint: fc.oneof(
-          fc.constantFrom('aaaaaaaaaaaaaaa1', 'aaaaaaaaaaaaaaa2'),
-          fc.stringMatching(/^[0-9a-f]{16}$/),
-        ),
-        status: fc.constantFrom('firing', 'resolved'),
-        startsAt: fc.oneof(fc.constant('2026-11-22T10:00:00Z'), isoDate),
-        labels,
-        annotations: labels,
-      }),
-      { minLength: 1, maxLength: 3 },
-    ),
-  })
-  .map((options) => alertmanagerBody(options));
 
 const ALERTMANAGER_FIELDS = Object.keys(alertmanagerPayloadSchema.shape);
 

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { alertmanagerBody } from './alertmanager-payloads.js';
 
 /**
  * Property runs are seeded, so a failure names a seed and path that reproduce it. Runs are kept
@@ -60,6 +61,36 @@ export const garbage: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie
     fc.dictionary(weirdString, tie('value'), { maxKeys: 4 }),
   ),
 })).value;
+
+/** Any instant of the years 0001 to 9999, as JavaScript writes it. */
+export const isoDate = fc
+  .date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true })
+  .map((date) => date.toISOString());
+
+const labelSet = fc.dictionary(weirdString, weirdString, { maxKeys: 3 });
+
+/** Alertmanager bodies of the real shape, with weird label sets, receivers, group keys and dates. */
+export const alertmanagerDelivery = fc
+  .record({
+    receiver: fc.oneof(fc.constant('aisre'), weirdString),
+    groupKey: fc.oneof(fc.constantFrom('{}:{alertname="A"}', '{}:{alertname="B"}'), weirdString),
+    truncatedAlerts: fc.oneof(fc.constant(0), fc.nat()),
+    alerts: fc.array(
+      fc.record({
+        name: fc.oneof(fc.constantFrom('EvalPassRateLow', 'TokenSpendHigh'), weirdString),
+        fingerprint: fc.oneof(
+          fc.constantFrom('aaaaaaaaaaaaaaa1', 'aaaaaaaaaaaaaaa2'),
+          fc.stringMatching(/^[0-9a-f]{16}$/),
+        ),
+        status: fc.constantFrom('firing', 'resolved'),
+        startsAt: fc.oneof(fc.constant('2026-11-22T10:00:00Z'), isoDate),
+        labels: labelSet,
+        annotations: labelSet,
+      }),
+      { minLength: 1, maxLength: 3 },
+    ),
+  })
+  .map((options) => alertmanagerBody(options));
 
 /** Where a value sits in a JSON document, e.g. `['alerts', 0, 'labels']`. */
 export type JsonPath = Array<string | number>;
