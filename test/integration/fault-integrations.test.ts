@@ -156,6 +156,7 @@ describe(`integration endpoints failing under an action (${TEST_DB_KIND})`, () =
     const { svc, stand, incidentId, sessionId } = await concluded();
     const { run, finish } = await execute(svc, incidentId, sessionId, 0);
     const applied = stand.langfuse.applyNextWithoutAnswer({ method: 'PATCH' });
+    // Waits out the integration client's 10 s timeout; hence this test's own, longer limit.
     await finish();
     await applied;
 
@@ -170,5 +171,5 @@ describe(`integration endpoints failing under an action (${TEST_DB_KIND})`, () =
     expect(requests.at(-1)).toBe(`PATCH /api/public/v2/prompts/${PROMPT}/versions/2 no answer`);
     expect(entry.previousState).toMatchObject({ fromVersion: 3, toVersion: 2 });
     expect(failure?.summary).toContain('the PATCH may have been applied');
-  }, 30_000);
+  }, 60_000);
 });
