@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { CheckRegistry } from './check-registry.js';
 import type { CheckContext, CheckResult, CheckType } from './check-type.js';
 import { errorResult } from './check-type.js';
@@ -142,6 +143,29 @@ export async function runChecks(
   checks: readonly NodeCheck[],
   ctx: CheckRunContext,
   options: RunChecksOptions = {},
+): Promise<Record<string, CheckResult>> {
+  // Each check listens for cancellation. On the caller's signal, the default runbook's ten triage
+  // checks and the caller's own listener made Node print a listener-leak warning for every
+  // diagnosis; the node's checks listen on a signal of their own, relayed from the caller's.
+  const parent = options.signal;
+  const node = new AbortController();
+  setMaxListeners(Math.max(10, checks.length), node.signal);
+  const relay = () => node.abort(parent?.reason);
+  if (parent?.aborted) relay();
+  else parent?.addEventListener('abort', relay, { once: true });
+  const nodeOptions = { ...options, signal: node.signal };
+  try {
+    return await runAll(registry, checks, ctx, nodeOptions);
+  } finally {
+    parent?.removeEventListener('abort', relay);
+  }
+}
+
+async function runAll(
+  registry: CheckRegistry,
+  checks: readonly NodeCheck[],
+  ctx: CheckRunContext,
+  options: RunChecksOptions,
 ): Promise<Record<string, CheckResult>> {
   const entries = await Promise.all(
     checks.map(async (check): Promise<[string, CheckResult]> => {

@@ -132,6 +132,31 @@ describe('runChecks', () => {
     );
     expect(Object.keys(results)).toEqual(['a', 'b']);
   });
+
+  it('cancels a node of many checks through one listener on the caller’s signal, without a leak warning', async () => {
+    const registry = new CheckRegistry([sleeper] as CheckType<never>[]);
+    const parent = new AbortController();
+    // The caller listens too, as XState does on the signal it gives an invoked promise.
+    parent.signal.addEventListener('abort', () => {});
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const running = runChecks(
+        registry,
+        Array.from({ length: 12 }, (_, i) => ({ id: `c${i}`, type: 'sleep', params: { ms: 5_000 } })),
+        ctx,
+        { signal: parent.signal },
+      );
+      parent.abort();
+      const results = await running;
+      expect(Object.values(results).map((result) => result.summary)).toEqual(Array(12).fill('cancelled'));
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.map((warning) => warning.name)).not.toContain('MaxListenersExceededWarning');
+  });
 });
 
 describe('built-in checks', () => {
