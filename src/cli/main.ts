@@ -18,7 +18,7 @@ Usage:
   aisre runbook validate [file]   check runbooks (all of AISRE_RUNBOOKS_DIR, or one file)
   aisre runbook schema        print the runbook JSON Schema (for editors)
   aisre runbook mermaid [id]  print a runbook's tree as a Mermaid flowchart
-  aisre demo [--keep] [--built-in]
+  aisre demo [--keep] [--built-in] [--faults=a,b]
                               run the whole story on embedded PGlite: the reference app, faults,
                               alerts, diagnosis, actions, postmortems (--built-in: answer PromQL
                               with the built-in subset even where Prometheus is installed)

@@ -6,8 +6,11 @@ import { startBuiltInWorld } from './built-in-world.js';
 import type { DemoWorld } from './demo-world.js';
 import { startPrometheusWorld } from './prometheus-world.js';
 
-/** The faults the demo walks through, in an order where no earlier change event misleads a later diagnosis. */
-export const DEMO_FAULTS: readonly FaultName[] = ['prompt_regression', 'stale_index', 'embedding_swap'];
+/**
+ * The faults the demo walks through, one per layer (generation, retrieval, routing), in an order
+ * where no earlier change event misleads a later diagnosis. `--faults=` picks others.
+ */
+export const DEMO_FAULTS: readonly FaultName[] = ['prompt_regression', 'stale_index', 'misrouting'];
 
 export interface DemoStoryOptions {
   /** PGlite's directory; the demo works in a fresh `demo` folder inside it. */
@@ -167,7 +170,10 @@ async function faultStory(
     'verification',
     async () => {
       const run = await actions.get(executedRun.id);
-      return run.status === 'verifying' ? undefined : run;
+      if (run.status !== 'verifying') return run;
+      // Not recovered yet: aisre checks again later (until its verify window ends); go there.
+      await world.pass(Math.max(0, (run.verifyAt?.getTime() ?? 0) - world.now()));
+      return undefined;
     },
     VERIFY_POLL_MS,
   );
@@ -218,8 +224,9 @@ async function faultStory(
 }
 
 /**
- * alice previews and executes the recommendation; bob approves it when it is high risk. A run
- * that fails (the app unreachable for a moment) is tried once more, as a responder would.
+ * alice previews and executes the recommendation; bob approves it when it is high risk. A
+ * preview or run that fails (the app unreachable for a moment: a kept-alive connection the app
+ * had just closed shows as ECONNRESET) is tried once more, as a responder would.
  */
 async function executeRecommendation(
   world: DemoWorld,
@@ -232,6 +239,10 @@ async function executeRecommendation(
   const { actions } = world.aisre;
   say(`» alice previews ${recommended.actionId} ${JSON.stringify(recommended.params)} and executes it`);
   const preview = await actions.preview({ incidentId, recommendation: { sessionId, index: 0 } }, RESPONDER);
+  if (preview.status === 'failed' && attempt === 1) {
+    say(`» The preview failed (${preview.error}); alice tries again.`);
+    return executeRecommendation(world, incidentId, sessionId, recommended, say, attempt + 1);
+  }
   if (preview.status !== 'previewed')
     throw new Error(`the preview failed: ${preview.error ?? preview.status}`);
   const executed = await actions.execute(preview.id, RESPONDER);

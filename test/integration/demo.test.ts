@@ -13,11 +13,7 @@ const run = promisify(execFile);
 const EXPECTED: Record<string, { layer: string; conclusion: string; action: string }> = {
   prompt_regression: { layer: 'generation', conclusion: 'prompt_regression', action: 'prompt.rollback' },
   stale_index: { layer: 'retrieval', conclusion: 'index_stale', action: 'http.webhook (approved by bob)' },
-  embedding_swap: {
-    layer: 'retrieval',
-    conclusion: 'embedding_model_changed',
-    action: 'http.webhook (approved by bob)',
-  },
+  misrouting: { layer: 'routing', conclusion: 'route_changed', action: 'gateway.route (approved by bob)' },
 };
 
 // The demo always runs on PGlite, so it runs once, in the PGlite project.
@@ -27,11 +23,15 @@ describe.runIf(TEST_DB_KIND === 'pglite')('npm run demo', () => {
   }, async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'aisre-demo-'));
     try {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'demo', '--built-in'], {
-        env: { PATH: process.env.PATH, AISRE_DATA_DIR: dataDir },
-        maxBuffer: 64 * 1024 * 1024,
-        timeout: 220_000,
-      });
+      const { stdout } = await run(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/main.ts', 'demo', '--built-in'],
+        {
+          env: { PATH: process.env.PATH, AISRE_DATA_DIR: dataDir },
+          maxBuffer: 64 * 1024 * 1024,
+          timeout: 220_000,
+        },
+      );
       expect(stdout).toContain("aisre's built-in evaluator (a subset of PromQL)");
       expect(stdout).toContain("Yesterday's baseline is simulated");
       expect(stdout).toContain('no alert fires: yes');
