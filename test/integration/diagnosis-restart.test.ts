@@ -292,7 +292,7 @@ describe(`diagnosis across a killed process (${TEST_DB_KIND})`, () => {
       [3, 'index_stale', 'concluded', null],
     ]);
     expect(statuses(records[0]!.steps[0])).toMatchObject({ retrieval_hits: 'fail', eval_pass: 'pass' });
-    expect(Object.keys(records[0]!.steps[0]!.results)).toHaveLength(9);
+    expect(Object.keys(records[0]!.steps[0]!.results)).toHaveLength(12);
   }, 120_000);
 
   it('takes an answer after a restart that killed the process while it waited for one', async () => {
