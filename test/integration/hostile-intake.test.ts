@@ -456,6 +456,13 @@ describe(`hostile input at the HTTP intake (${TEST_DB_KIND})`, { timeout: 60_000
       },
       { method: 'GET', path: '/api/incidents', token: API_TOKEN, names: 'AISRE_API_TOKEN', body: undefined },
       { method: 'GET', path: '/api/changes', token: API_TOKEN, names: 'AISRE_API_TOKEN', body: undefined },
+      {
+        method: 'GET',
+        path: '/api/incidents/1/postmortem.md',
+        token: API_TOKEN,
+        names: 'AISRE_API_TOKEN',
+        body: undefined,
+      },
     ] as const;
     const attempts = fc.oneof(
       ...endpoints.map((endpoint) =>
