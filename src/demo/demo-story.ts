@@ -37,7 +37,6 @@ export interface FaultOutcome {
   verification: string;
   diagnosedAfterMs: number;
   recoveredAfterMs: number;
-  postmortemLayer: boolean;
 }
 
 const RESPONDER: Actor = { kind: 'slack', userId: 'U0ALICE' };
@@ -204,6 +203,9 @@ async function faultStory(
     });
     return response.status === 200 ? response.text() : undefined;
   });
+  if (!markdown.includes(`**Layer:** ${conclusion.layer}`)) {
+    throw new Error(`the postmortem of INC-${incidentId} does not name the ${conclusion.layer} layer`);
+  }
   say(`\n» The postmortem, as GET /api/incidents/${incidentId}/postmortem.md serves it:\n`);
   say(markdown);
 
@@ -219,7 +221,6 @@ async function faultStory(
     verification: verified.verification?.summary ?? verified.status,
     diagnosedAfterMs: diagnosedAt - injectedAt,
     recoveredAfterMs: recoveredAt - injectedAt,
-    postmortemLayer: markdown.includes(`**Layer:** ${conclusion.layer}`),
   };
 }
 
@@ -274,12 +275,12 @@ function printScoreboard(
   say(
     `\n${'═'.repeat(100)}\nScoreboard (${world.timeKind} time since each fault was injected)\n${'═'.repeat(100)}`,
   );
-  say('| fault | alerts | layer found | conclusion | action | diagnosed | recovered |');
-  say('|---|---|---|---|---|---|---|');
+  say('| fault | alerts | layer found | conclusion | action | diagnosed | recovered | verification |');
+  say('|---|---|---|---|---|---|---|---|');
   for (const o of outcomes) {
     const action = `${o.action}${o.approvedBy ? ` (approved by ${o.approvedBy})` : ''}`;
     say(
-      `| ${o.fault} | ${o.alerts.join(', ')} | ${o.layer} | ${o.conclusion} | ${action} | ${minutes(o.diagnosedAfterMs)} | ${minutes(o.recoveredAfterMs)} |`,
+      `| ${o.fault} | ${o.alerts.join(', ')} | ${o.layer} | ${o.conclusion} | ${action} | ${minutes(o.diagnosedAfterMs)} | ${minutes(o.recoveredAfterMs)} | ${o.verification} |`,
     );
   }
   say('');
