@@ -1,9 +1,11 @@
 import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
+import { storableText } from '../../storable.js';
 import type { ListenerDeps } from './listener-deps.js';
 
+/** Storable, or a NUL in an id would fail the insert and answer Slack with a 500 before the ack. */
 function dedupeKey(body: Record<string, unknown>): string | undefined {
-  if (typeof body.event_id === 'string') return `event:${body.event_id}`;
-  if (typeof body.trigger_id === 'string') return `trigger:${body.trigger_id}`;
+  if (typeof body.event_id === 'string') return `event:${storableText(body.event_id)}`;
+  if (typeof body.trigger_id === 'string') return `trigger:${storableText(body.trigger_id)}`;
   return undefined;
 }
 
