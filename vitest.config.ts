@@ -7,7 +7,11 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      // Some unit tests start the CLI as a child process, which takes seconds on a loaded machine;
+      // projects do not inherit the root's timeouts.
+      {
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 60_000 },
+      },
       {
         test: {
           name: 'postgres',
