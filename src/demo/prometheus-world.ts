@@ -1,10 +1,10 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
 import { healthyHistory } from '../reference-app/history.js';
 import { freePort, REFERENCE_APP_RULES, startPrometheusStack } from '../reference-app/prometheus-stack.js';
 import { startReferenceApp } from '../reference-app/reference-app.js';
+import { writeShortWindowRunbook } from '../reference-app/short-window-runbook.js';
 import { type DemoWorld, type DemoWorldOptions, demoTokens, startDemoAisre, stopAll } from './demo-world.js';
 
 const DAY_MS = 86_400_000;
@@ -14,19 +14,6 @@ const WAIT_LIMIT_MS = 90_000;
 const POLL_MS = 250;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/**
- * The shipped runbook with rates over 1 minute instead of 15: on the wall clock the app changes
- * state in seconds, and a 15-minute rate would still hold the fault minutes after the fix.
- */
-async function runbookWithShortWindow(runbooksDir: string, dir: string): Promise<string> {
-  const doc = parseDocument(await readFile(path.join(runbooksDir, 'ai-incident.yaml'), 'utf8'));
-  doc.setIn(['vars', 'window'], '1m');
-  const runbooks = path.join(dir, 'runbooks');
-  await mkdir(runbooks);
-  await writeFile(path.join(runbooks, 'ai-incident.yaml'), doc.toString());
-  return runbooks;
-}
 
 /**
  * The demo's world on Debian's Prometheus and Alertmanager: the reference app serves traffic on
@@ -54,7 +41,7 @@ export async function startPrometheusWorld(
       tokens,
       env: {
         PROMETHEUS_URL: `http://127.0.0.1:${prometheusPort}`,
-        AISRE_RUNBOOKS_DIR: await runbookWithShortWindow(options.runbooksDir, dir),
+        AISRE_RUNBOOKS_DIR: await writeShortWindowRunbook(options.runbooksDir, dir),
         AISRE_ACTION_SETTLE: '3s',
       },
     });

@@ -172,7 +172,9 @@ function alertmanagerConfig(options: PrometheusStackOptions): string {
       receiver: 'aisre',
       // One incident per service: a fault often trips several symptoms of one service at once.
       group_by: ['service'],
-      group_wait: '1s',
+      // Alertmanager's default is 30 s: the wait that lets the alerts a fault trips together
+      // arrive together. Shorter here, still long enough for a rate to catch up with a gauge.
+      group_wait: '10s',
       group_interval: '1s',
       repeat_interval: '4h',
     },

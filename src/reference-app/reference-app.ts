@@ -180,6 +180,10 @@ export async function startReferenceApp(options: ReferenceAppOptions = {}): Prom
       err ? reject(err) : resolve(listening),
     );
   });
+  // Node closes idle keep-alive connections after 5 s; a client reusing one as it closes gets
+  // ECONNRESET on a request that never arrived. Clients' own idle limits are shorter than this.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
   const url = `http://${host}:${port}`;

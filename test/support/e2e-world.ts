@@ -1,8 +1,7 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseDocument } from 'yaml';
 import { healthyHistory } from '../../src/reference-app/history.js';
 import {
   freePort,
@@ -10,16 +9,17 @@ import {
   startPrometheusStack,
 } from '../../src/reference-app/prometheus-stack.js';
 import { type ReferenceApp, startReferenceApp } from '../../src/reference-app/reference-app.js';
+import { writeShortWindowRunbook } from '../../src/reference-app/short-window-runbook.js';
 import { type SlackFlow, startSlackFlow } from './slack-flow.js';
 import { ALERTMANAGER_TOKEN, API_TOKEN } from './test-service.js';
 
-const RUNBOOK = fileURLToPath(new URL('../../runbooks/ai-incident.yaml', import.meta.url));
+const RUNBOOKS = fileURLToPath(new URL('../../runbooks', import.meta.url));
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
 
 /**
  * One end-to-end world: the reference app, aisre (fresh database, Slack emulator, the shipped
- * runbook, diagnosis on by itself) and real Prometheus and Alertmanager with the shipped rules.
+ * runbook on a 1-minute window, diagnosis on by itself) and real Prometheus and Alertmanager with the shipped rules.
  * Each fault gets a world of its own, so no earlier fault's change events or counters mislead
  * its diagnosis.
  */
@@ -28,20 +28,6 @@ export interface E2eWorld {
   flow: SlackFlow;
   prometheus: PrometheusStack;
   stop(): Promise<void>;
-}
-
-/**
- * The shipped runbook with one change: rates over 1 minute instead of 15. The app changes state
- * in seconds, and a 15-minute rate would still hold the fault minutes after the fix, so recovery
- * could not be seen within a test. Queries, thresholds and the tree are the shipped ones.
- */
-async function runbookWithShortWindow(dir: string): Promise<string> {
-  const doc = parseDocument(await readFile(RUNBOOK, 'utf8'));
-  doc.setIn(['vars', 'window'], '1m');
-  const runbooks = path.join(dir, 'runbooks');
-  await mkdir(runbooks);
-  await writeFile(path.join(runbooks, 'ai-incident.yaml'), doc.toString());
-  return runbooks;
 }
 
 /** Starts an end-to-end world; see E2eWorld. Everything started is stopped again if a part fails. */
@@ -64,7 +50,7 @@ export async function startE2eWorld(): Promise<E2eWorld> {
       env: {
         ...app.aisreEnv(),
         PROMETHEUS_URL: `http://127.0.0.1:${prometheusPort}`,
-        AISRE_RUNBOOKS_DIR: await runbookWithShortWindow(dir),
+        AISRE_RUNBOOKS_DIR: await writeShortWindowRunbook(RUNBOOKS, dir),
         AISRE_AUTO_DIAGNOSE: 'true',
         // Long enough for Prometheus (1 s scrapes) to see the app after an action on a busy machine.
         AISRE_ACTION_SETTLE: '3s',
@@ -72,18 +58,15 @@ export async function startE2eWorld(): Promise<E2eWorld> {
     });
     stops.push(() => flow.dispose());
     aisreTarget.url = flow.service.url;
-    // A healthy past, as a production Prometheus has one: yesterday, which `offset 1d` compares
-    // with, and the last ten minutes, so the first 1-minute rates are not read off a few seconds
-    // of scrapes (one refusal among a dozen requests looks like a refusal storm).
+    // Yesterday, healthy: what `offset 1d` compares with (a Prometheus started now has no past).
+    // Only yesterday: a backfilled recent past would be series of its own, still current for
+    // Prometheus's 5-minute lookback, and would hide gauges such as the index's last success.
     const now = Date.now();
-    const history = [
-      ...(await healthyHistory({
-        fromMs: now - DAY_MS - 20 * MINUTE_MS,
-        toMs: now - DAY_MS + 10 * MINUTE_MS,
-        service: app.service,
-      })),
-      ...(await healthyHistory({ fromMs: now - 10 * MINUTE_MS, toMs: now - 5_000, service: app.service })),
-    ];
+    const history = await healthyHistory({
+      fromMs: now - DAY_MS - 20 * MINUTE_MS,
+      toMs: now - DAY_MS + 10 * MINUTE_MS,
+      service: app.service,
+    });
     const prometheus = await startPrometheusStack({
       scrapeTarget: new URL(app.url).host,
       aisreUrl: flow.service.url,
