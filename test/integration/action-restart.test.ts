@@ -1,6 +1,6 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ActionStand, openActionIncident, startActionStand } from '../support/action-support.js';
+import { eventually } from '../support/polling.js';
 import { type ServiceProcess, startServiceProcess } from '../support/service-process.js';
 import { type SlackEmulator, startSlackEmulator } from '../support/slack-emulator.js';
 import { blockActionsBody, postSigned } from '../support/slack-requests.js';
@@ -41,20 +41,6 @@ async function api<T>(aisre: ServiceProcess, path: string): Promise<T> {
   const response = await fetch(`${aisre.url}${path}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
   if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}`);
   return (await response.json()) as T;
-}
-
-async function eventually<T>(
-  what: string,
-  probe: () => T | Promise<T>,
-  timeoutMs = 30_000,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(50);
-  }
 }
 
 /** A signed click on an action button, as Slack would post it to the process. */

@@ -10,6 +10,7 @@ import {
   serviceAlertBody,
   statuses,
 } from '../support/diagnosis-support.js';
+import { eventually } from '../support/polling.js';
 import { type PrometheusStandIn, startPrometheusStandIn } from '../support/prometheus-stand-in.js';
 import { type ServiceProcess, startServiceProcess } from '../support/service-process.js';
 import { type EmulatedMessage, type SlackEmulator, startSlackEmulator } from '../support/slack-emulator.js';
@@ -102,21 +103,6 @@ async function detail(aisre: ServiceProcess, id: number): Promise<IncidentDetail
   });
   if (response.status !== 200) throw new Error(`GET /api/incidents/${id} answered ${response.status}`);
   return (await response.json()) as IncidentDetail;
-}
-
-/** Polls `probe` until it returns something truthy. */
-async function eventually<T>(
-  what: string,
-  probe: () => T | Promise<T>,
-  timeoutMs = 20_000,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(50);
-  }
 }
 
 const text = (blocks: unknown) => JSON.stringify(blocks ?? []);

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FaultName } from '../../src/reference-app/catalog.js';
 import { diagnosisRecords, statuses } from '../support/diagnosis-support.js';
 import { type E2eWorld, startE2eWorld } from '../support/e2e-world.js';
+import { eventually } from '../support/polling.js';
 import {
   blocksText,
   clickOn,
@@ -107,17 +108,6 @@ afterEach(async () => {
   world = undefined;
 });
 
-/** Polls `read` until it returns something, or fails saying what it waited for. */
-async function waitFor<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
 const seconds = (fromMs: number, toMs: number) => `${((toMs - fromMs) / 1000).toFixed(1)} s`;
 
 async function command(flow: SlackFlow, line: string, channelId: string): Promise<string> {
@@ -143,7 +133,7 @@ async function postmortem(flow: SlackFlow, id: number): Promise<string | undefin
  * alert firing: rates then have samples from before the fault.
  */
 async function expectHealthyStart({ app, flow, prometheus }: E2eWorld): Promise<void> {
-  const rules = await waitFor('every rule to be evaluated', async () => {
+  const rules = await eventually('every rule to be evaluated', async () => {
     const all = await prometheus.rules();
     return all.length > 0 && all.every((rule) => rule.health === 'ok') ? all : undefined;
   });
@@ -170,7 +160,7 @@ async function expectHealthyStart({ app, flow, prometheus }: E2eWorld): Promise<
   });
   // 1-minute rates read off a few seconds of scrapes are noise (one refusal among a dozen requests
   // looks like a refusal storm): the fault comes after 20 healthy seconds.
-  await waitFor('20 s of healthy scrapes', async () => {
+  await eventually('20 s of healthy scrapes', async () => {
     const [sample] = await prometheus.query('count_over_time(llm_eval_pass_ratio[1m])');
     return sample && Number(sample.value[1]) >= 20 ? sample : undefined;
   });
@@ -181,7 +171,7 @@ async function expectHealthyStart({ app, flow, prometheus }: E2eWorld): Promise<
 describe(`end to end: reference app, real Prometheus and Alertmanager (${TEST_DB_KIND})`, () => {
   for (const story of STORIES) {
     it(`${story.fault}: alert, incident, diagnosis, action, recovery, resolution and postmortem`, {
-      timeout: 240_000,
+      timeout: 300_000,
     }, async () => {
       world = await startE2eWorld();
       const { app, flow } = world;
@@ -196,15 +186,23 @@ describe(`end to end: reference app, real Prometheus and Alertmanager (${TEST_DB
       else expect(report.posted).toMatchObject({ status: 'posted' });
 
       // 2. The real alert fires and the incident opens in Slack.
-      const opened = await waitFor('the incident to open', async () =>
-        (await listIncidents(flow.service)).find((i) => i.status !== 'resolved'),
+      // Rates need seconds to cross, ratio alerts wait 15 s, Alertmanager groups for 10 s, and
+      // a looping agent session must end before the steps histogram shows it.
+      const opened = await eventually(
+        'the incident to open',
+        async () => (await listIncidents(flow.service)).find((i) => i.status !== 'resolved'),
+        90_000,
       );
       const id = opened.id;
       expect(opened.source).toBe('alertmanager');
-      await waitFor(`${story.alert} on the incident`, async () => {
-        const alerts = await incidents.alerts(id);
-        return alerts.some((alert) => alert.labels.alertname === story.alert) ? alerts : undefined;
-      });
+      await eventually(
+        `${story.alert} on the incident`,
+        async () => {
+          const alerts = await incidents.alerts(id);
+          return alerts.some((alert) => alert.labels.alertname === story.alert) ? alerts : undefined;
+        },
+        90_000,
+      );
       expect(await incidents.get(id)).toMatchObject({ service: app.service, source: 'alertmanager' });
       await outbox.drain();
       const slack = (await incidentDetail(flow.service, id)).slack;
@@ -213,10 +211,14 @@ describe(`end to end: reference app, real Prometheus and Alertmanager (${TEST_DB
       expect(findCard(flow.emulator, channelId, id)).toBeDefined();
 
       // 3. The diagnosis, started by itself, concludes the layer from real PromQL.
-      const diagnosed = await waitFor('the diagnosis to conclude', async () => {
-        const current = await incidents.get(id);
-        return current.diagnosis?.conclusion ? current.diagnosis : undefined;
-      });
+      const diagnosed = await eventually(
+        'the diagnosis to conclude',
+        async () => {
+          const current = await incidents.get(id);
+          return current.diagnosis?.conclusion ? current.diagnosis : undefined;
+        },
+        60_000,
+      );
       const diagnosedAt = Date.now();
       // On a wrong turn, the message shows the path and what each check said.
       const path = (await diagnosisRecords(flow.service.aisre.db.knex, id)).flatMap(({ steps }) =>
@@ -241,7 +243,7 @@ describe(`end to end: reference app, real Prometheus and Alertmanager (${TEST_DB
         (m) => blocksText(m.blocks).includes('action.preview'),
       );
       await flow.slack(clickOn(conclusion, channelId, RESPONDER, previewButton(conclusion, 0)));
-      const preview = await waitFor('the preview', async () => (await actions.runs(id))[0]);
+      const preview = await eventually('the preview', async () => (await actions.runs(id))[0]);
       expect(preview.status, preview.error ?? '').toBe('previewed');
       const runPrefix = `${story.action} (A-${preview.id})`;
       const previewed = await waitForThreadMessage(flow.emulator, channelId, cardTs, runPrefix);
@@ -256,7 +258,7 @@ describe(`end to end: reference app, real Prometheus and Alertmanager (${TEST_DB
       // 5. Verification reads the metrics again, sees recovery, and marks the incident mitigated.
       // Rates over the runbook's 1-minute window hold the fault for up to a minute after the fix;
       // verification checks again until they pass.
-      const verified = await waitFor(
+      const verified = await eventually(
         'the action to be verified',
         async () => {
           const run = await actions.get(preview.id);
@@ -270,7 +272,7 @@ describe(`end to end: reference app, real Prometheus and Alertmanager (${TEST_DB
       expect((await incidents.get(id)).status).toBe('mitigated');
 
       // 6. The alerts resolve (Alertmanager sends resolved), and the responder resolves the incident.
-      await waitFor(
+      await eventually(
         'the alerts to resolve',
         async () => (await incidents.get(id)).allAlertsResolvedAt ?? undefined,
         90_000,
@@ -279,7 +281,7 @@ describe(`end to end: reference app, real Prometheus and Alertmanager (${TEST_DB
       expect((await incidents.get(id)).status).toBe('resolved');
 
       // 7. The postmortem is drafted with the layer and the action taken.
-      const markdown = await waitFor('the postmortem draft', () => postmortem(flow, id));
+      const markdown = await eventually('the postmortem draft', () => postmortem(flow, id));
       expect(markdown).toContain(`**Layer:** ${story.layer.replace('_', ' ')}`);
       expect(markdown).toContain(story.action);
 
